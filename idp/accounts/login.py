@@ -1,0 +1,56 @@
+"""Password login: one generic failure, constant work whether or not the login exists.
+
+Imports idp.models, idp.accounts.passwords and idp.config.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.accounts.passwords import hash_password
+from idp.accounts.passwords import needs_rehash
+from idp.accounts.passwords import verify_password
+from idp.config import Settings
+from idp.models.account import ACTIVE
+from idp.models.account import Account
+from idp.models.account import normalise_login
+from idp.models.base import utcnow
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    settings = Settings(
+        argon2_time_cost=time_cost, argon2_memory_cost=memory_cost, argon2_parallelism=parallelism
+    )
+    return hash_password("not-a-real-password-for-timing", settings)
+
+
+def find_account_by_login(session: Session, login: str) -> Account | None:
+    """The account whose login matches without regard to case, if any."""
+    return session.scalar(select(Account).where(Account.login == normalise_login(login)))
+
+
+def authenticate(session: Session, login: str, password: str, settings: Settings) -> Account | None:
+    """The active account for these credentials, else None (never says which part was wrong).
+
+    An unknown login still costs one argon2 verification so that timing does not reveal which
+    logins exist. A hash made with older parameters is upgraded (the caller commits).
+    """
+    account = find_account_by_login(session, login)
+    if account is None:
+        dummy = _dummy_hash(
+            settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+        )
+        verify_password(dummy, password, settings)
+        return None
+    if not verify_password(account.password_hash, password, settings):
+        return None
+    if account.status != ACTIVE:
+        return None
+    if needs_rehash(account.password_hash, settings):
+        account.password_hash = hash_password(password, settings)
+    account.last_login_at = utcnow()
+    return account

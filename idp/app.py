@@ -1,0 +1,114 @@
+"""create_app: config → extensions → blueprints → CLI → error handlers → security hooks."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp.config import REPO_ROOT
+from idp.config import Settings
+from idp.extensions import babel
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.extensions import migrate
+from idp.i18n import init_i18n
+from idp.i18n import select_locale
+from idp.keys import generate_missing
+from idp.keys import load_keyring
+from idp.oauth.server import init_oauth
+from idp.security import init_security
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the provider from ``IDP_*`` variables plus ``overrides`` (tests pass these)."""
+    settings = Settings.from_env(os.environ, **(overrides or {}))
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(
+        "idp",
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+        instance_path=str(REPO_ROOT / "instance"),
+    )
+    _configure(app, settings)
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    from idp.cli import init_cli
+    from idp.views.errors import init_error_handlers
+
+    init_cli(app)
+    init_error_handlers(app)
+    init_security(app)
+    init_i18n(app)
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        IDP=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_NAME="idp_browser",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.uses_https,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(REPO_ROOT / "idp" / "translations"),
+    )
+    if settings.resolved_database_url().startswith("sqlite:///"):
+        (REPO_ROOT / "instance").mkdir(exist_ok=True)
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    keys_dir = settings.path(settings.keys_dir)
+    if settings.is_development:
+        generate_missing(keys_dir)
+    app.extensions["idp_keyring"] = load_keyring(keys_dir)
+    init_oauth(app)
+    if settings.resolved_database_url().startswith("sqlite"):
+        _enable_sqlite_pragmas(app)
+
+
+def _enable_sqlite_pragmas(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from idp.views import errors
+    from idp.views import login
+    from idp.views import oauth
+
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(errors.bp)
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

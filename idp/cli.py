@@ -1,0 +1,154 @@
+"""``flask --app wsgi idp …``: keys, clients, customers, accounts, demo data, docs, purge."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+from flask import Flask
+from flask import current_app
+from sqlalchemy import delete
+
+from idp import keys as keystore
+from idp.accounts.activation import AccountCreationError
+from idp.accounts.activation import create_account
+from idp.accounts.customers import ImportError_
+from idp.accounts.customers import import_customers
+from idp.clients_sync import RegistrationError
+from idp.clients_sync import sync_clients
+from idp.config import REPO_ROOT
+from idp.config import Settings
+from idp.config import configuration_table
+from idp.extensions import db
+from idp.models.base import utcnow
+from idp.models.oauth import AuthorizationCode
+from idp.models.op_session import Interaction
+from idp.seed import seed_demo
+
+idp_cli = click.Group("idp", help="Operate the customer-space identity provider.")
+
+
+def _settings() -> Settings:
+    value: Settings = current_app.config["IDP"]
+    return value
+
+
+@idp_cli.group("keys")
+def keys_group() -> None:
+    """Signing keys in IDP_KEYS_DIR."""
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Create missing keys (a current and a next one per algorithm); keep existing ones."""
+    made = keystore.generate_missing(_settings().path(_settings().keys_dir))
+    click.echo(f"generated {', '.join(made)}" if made else "keys present; nothing generated")
+
+
+@keys_group.command("rotate")
+def keys_rotate() -> None:
+    """next → current → retired, and a new next key. Restart workers afterwards."""
+    made = keystore.rotate(_settings().path(_settings().keys_dir))
+    click.echo(f"rotated; new next keys: {', '.join(made)}")
+
+
+@keys_group.command("prune")
+def keys_prune() -> None:
+    """Delete retired keys, once every token they signed has expired."""
+    gone = keystore.prune(_settings().path(_settings().keys_dir))
+    click.echo(f"removed {', '.join(gone)}" if gone else "no retired key")
+
+
+@idp_cli.group("clients")
+def clients_group() -> None:
+    """Client registrations."""
+
+
+@clients_group.command("sync")
+def clients_sync() -> None:
+    """Load IDP_CLIENTS_FILE into the database."""
+    try:
+        ids = sync_clients(db.session, _settings())
+    except RegistrationError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"clients synced: {', '.join(ids)}")
+
+
+@idp_cli.group("customers")
+def customers_group() -> None:
+    """Customers imported from billing."""
+
+
+@customers_group.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def customers_import(csv_file: click.utils.LazyFile) -> None:
+    """Upsert customers and contracts from CSV; nothing is imported if any line is wrong."""
+    try:
+        result = import_customers(db.session, csv_file, _settings())
+    except ImportError_ as exc:
+        db.session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{len(exc.errors)} error(s); nothing imported") from None
+    db.session.commit()
+    for note in result.notes:
+        click.echo(note)
+    click.echo(f"{result.rows} rows: {result.customers_created} customers and "
+               f"{result.contracts_created} contracts created, {result.changed} changed")
+
+
+@idp_cli.group("accounts")
+def accounts_group() -> None:
+    """Customer-space accounts."""
+
+
+@accounts_group.command("create")
+@click.option("--login", required=True)
+@click.option("--email", required=True)
+@click.option("--customer", "customer_number", required=True)
+@click.option("--language", type=click.Choice(["fr", "nl", "en", "de"]), default=None)
+def accounts_create(login: str, email: str, customer_number: str, language: str | None) -> None:
+    """Create an account for a customer; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = create_account(db.session, login=login, email=email, password=password,
+                                 customer_number=customer_number, language=language,
+                                 settings=_settings())
+    except AccountCreationError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.reason}: {exc}") from None
+    db.session.commit()
+    click.echo(f"account {account.login} created (sub {account.sub})")
+
+
+@idp_cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo customers and accounts (idempotent)."""
+    made = seed_demo(db.session, _settings())
+    db.session.commit()
+    click.echo(f"demo data: created {', '.join(made)}" if made else "demo data present")
+
+
+@idp_cli.command("docs-config")
+def docs_config() -> None:
+    """Regenerate docs/configuration.md from idp/config.py."""
+    (REPO_ROOT / "docs" / "configuration.md").write_text(configuration_table())
+    click.echo("docs/configuration.md written")
+
+
+@idp_cli.command("purge")
+def purge() -> None:
+    """Delete expired authorization codes and interactions."""
+    cutoff = utcnow() - timedelta(hours=1)
+    codes = db.session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff))
+    pending = db.session.execute(delete(Interaction).where(Interaction.expires_at < cutoff))
+    db.session.commit()
+    click.echo(f"purged {codes.rowcount} codes, {pending.rowcount} interactions")  # type: ignore[attr-defined]
+
+
+def init_cli(app: Flask) -> None:
+    """Register the ``idp`` command group."""
+    app.cli.add_command(idp_cli)

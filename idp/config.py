@@ -1,0 +1,187 @@
+"""Settings: every ``IDP_*`` environment variable, its type, default and one-line doc.
+
+Declared once here; ``docs/configuration.md`` is generated from this table (a test fails when
+they differ). An unknown ``IDP_*`` variable is an error at startup, and production refuses to
+start on development defaults. Imports nothing from the rest of ``idp``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "IDP_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_CUSTOMER_SPACE_SECRET = "dev-customer-space-secret"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed, unknown or unsafe for the environment."""
+
+
+def setting(default: Any, doc: str) -> Any:
+    """Declare a setting with its default and its one-line documentation."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The provider's configuration. Field ``issuer`` is read from ``IDP_ISSUER``, and so on."""
+
+    env: str = setting(
+        "production", "`production` or `development` (dev defaults, mail viewer, demo data)."
+    )
+    issuer: str = setting(
+        "http://127.0.0.1:5000", "Issuer identifier: the public base URL, no trailing slash."
+    )
+    secret_key: str = setting(
+        DEV_SECRET_KEY, "Signs cookies and links. Production refuses the development default."
+    )
+    database_url: str = setting(
+        "", "SQLAlchemy URL. Empty: SQLite file `instance/idp.sqlite3` (development only)."
+    )
+    keys_dir: str = setting("keys", "Directory of signing keys (JWK files); relative to the repo.")
+    clients_file: str = setting(
+        "clients/registrations.toml", "Client registrations loaded by `idp clients sync`."
+    )
+    customer_space_secret: str = setting(
+        DEV_CUSTOMER_SPACE_SECRET,
+        "Client secret of `customer-space`; the default is accepted only in development.",
+    )
+    access_token_ttl: int = setting(600, "Access token lifetime, seconds.")
+    refresh_token_ttl: int = setting(30 * 24 * 3600, "Refresh token lifetime, seconds.")
+    id_token_ttl: int = setting(600, "ID token lifetime, seconds.")
+    authorization_code_ttl: int = setting(
+        60, "Authorization code lifetime, seconds (at most 60)."
+    )
+    interaction_ttl: int = setting(
+        1800, "How long a pending login (authorization request) waits, seconds."
+    )
+    session_ttl: int = setting(12 * 3600, "OP login session lifetime (SSO), seconds.")
+    session_cookie_max_age: int = setting(
+        0, "OP session cookie Max-Age, seconds; 0 makes it a browser-session cookie."
+    )
+    password_min_length: int = setting(12, "Minimum password length (NIST SP 800-63B).")
+    argon2_time_cost: int = setting(2, "argon2id iterations (OWASP: 2).")
+    argon2_memory_cost: int = setting(19456, "argon2id memory, KiB (OWASP: 19456).")
+    argon2_parallelism: int = setting(1, "argon2id lanes (OWASP: 1).")
+    ratelimit_storage_url: str = setting(
+        "memory://", "Rate-limit store: `memory://` (one process) or `redis://host:6379/0`."
+    )
+    login_rate_limit: str = setting(
+        "10/minute;50/hour", "Login attempts allowed per client IP and per login."
+    )
+    timezone: str = setting(
+        "Europe/Brussels", "Time zone of contract dates (decides which day is today)."
+    )
+    default_language: str = setting("fr", "Language when neither ui_locales nor browser decide.")
+    trusted_proxies: int = setting(
+        0, "Number of reverse proxies whose X-Forwarded-* headers are trusted."
+    )
+    log_level: str = setting("INFO", "Python logging level.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Build settings from ``IDP_*`` variables (unknown ones are an error) and overrides."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in environ.items():
+            if not key.startswith(PREFIX) or key.startswith("IDP_TEST_"):
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name not in known:
+                raise ConfigError(f"unknown setting {key}")
+            values[name] = _parse(known[name], raw, key)
+        for name in overrides:
+            if name not in known:
+                raise ConfigError(f"unknown setting override {name!r}")
+        values.update(overrides)
+        return cls(**values).validate()
+
+    @property
+    def is_development(self) -> bool:
+        """True when running with development defaults."""
+        return self.env == "development"
+
+    @property
+    def uses_https(self) -> bool:
+        """True when the issuer is served over HTTPS (cookies get Secure, HSTS is sent)."""
+        return self.issuer.startswith("https://")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{REPO_ROOT / 'instance' / 'idp.sqlite3'}"
+
+    def path(self, value: str) -> Path:
+        """Resolve a path setting relative to the repository root."""
+        p = Path(value)
+        return p if p.is_absolute() else REPO_ROOT / p
+
+    def validate(self) -> Settings:
+        """Refuse malformed values and, in production, development defaults."""
+        if self.env not in ("production", "development"):
+            raise ConfigError("IDP_ENV must be 'production' or 'development'")
+        parts = urlsplit(self.issuer)
+        if parts.scheme not in ("http", "https") or not parts.netloc or self.issuer.endswith("/"):
+            raise ConfigError("IDP_ISSUER must be an http(s) URL without a trailing slash")
+        if parts.query or parts.fragment:
+            raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery §3)")
+        if not 1 <= self.authorization_code_ttl <= 60:
+            raise ConfigError("IDP_AUTHORIZATION_CODE_TTL must be between 1 and 60 seconds")
+        if self.password_min_length < 8:
+            raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
+        if self.default_language not in ("fr", "nl", "en", "de"):
+            raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
+        if not self.is_development:
+            self._refuse_development_defaults()
+        return self
+
+    def _refuse_development_defaults(self) -> None:
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("IDP_SECRET_KEY (set 32+ random characters)")
+        if self.customer_space_secret == DEV_CUSTOMER_SPACE_SECRET:
+            problems.append("IDP_CUSTOMER_SPACE_SECRET")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            problems.append("IDP_DATABASE_URL (PostgreSQL in production)")
+        if problems:
+            raise ConfigError(
+                "production refuses development defaults: " + ", ".join(problems)
+            )
+
+
+def _parse(f: dataclasses.Field[Any], raw: str, key: str) -> Any:
+    if f.type in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def configuration_table() -> str:
+    """The Markdown table of every setting, as published in docs/configuration.md."""
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `idp/config.py` by `flask --app wsgi idp docs-config`; "
+        "a test fails when this file and the code differ.",
+        "Every variable is optional in development; production refuses development defaults.",
+        "",
+        "| variable | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for f in dataclasses.fields(Settings):
+        kind = "int" if f.type in ("int", int) else "str"
+        default = f"`{f.default}`" if f.default != "" else "(empty)"
+        lines.append(f"| `{PREFIX}{f.name.upper()}` | {kind} | {default} | {f.metadata['doc']} |")
+    return "\n".join(lines) + "\n"

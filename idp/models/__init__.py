@@ -1,0 +1,27 @@
+"""Every model module, imported so that metadata (create_all, Alembic) sees them all."""
+
+from idp.models.account import Account
+from idp.models.account import AccountCustomer
+from idp.models.base import Base
+from idp.models.customer import Contract
+from idp.models.customer import Customer
+from idp.models.oauth import AuthorizationCode
+from idp.models.oauth import Client
+from idp.models.oauth import Token
+from idp.models.op_session import Interaction
+from idp.models.op_session import OpSession
+from idp.models.op_session import SessionClient
+
+__all__ = [
+    "Account",
+    "AccountCustomer",
+    "AuthorizationCode",
+    "Base",
+    "Client",
+    "Contract",
+    "Customer",
+    "Interaction",
+    "OpSession",
+    "SessionClient",
+    "Token",
+]

@@ -1,0 +1,234 @@
+"""OAuth state: clients, authorization codes and tokens (secrets stored as SHA-256 hashes).
+
+The classes implement Authlib's ClientMixin / AuthorizationCodeMixin / TokenMixin protocols by
+duck typing, so that this package imports sqlalchemy and idp.models only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from idp.models.account import Account
+from idp.models.base import Base
+from idp.models.base import TimestampMixin
+from idp.models.base import token_hash
+from idp.models.base import utcnow
+
+
+def _is_loopback_ip(host: str | None) -> bool:
+    try:
+        return host is not None and ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _without_port(uri: str) -> str:
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class Client(TimestampMixin, Base):
+    """A registered relying party (from clients/registrations.toml)."""
+
+    __tablename__ = "oauth_client"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    application_type: Mapped[str] = mapped_column(String(16), default="web")
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    response_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(String(255))
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    initiate_login_uri: Mapped[str | None] = mapped_column(String(500))
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+
+    # ---- Authlib ClientMixin protocol ------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # OIDC Core §3.1.2.1: redirect_uri is REQUIRED; no default is ever assumed.
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.scope.split())
+        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact string match (RFC 9700 §4.1.3), except the port of a native client's loopback
+        IP redirect, which may vary (RFC 8252 §7.3)."""
+        if redirect_uri in self.redirect_uris:
+            return True
+        if self.application_type != "native":
+            return False
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or not _is_loopback_ip(parts.hostname):
+            return False
+        try:
+            parts.port
+        except ValueError:
+            return False
+        return _without_port(redirect_uri) in {
+            _without_port(u) for u in self.redirect_uris if urlsplit(u).scheme == "http"
+        }
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.client_secret_hash:
+            return False
+        return hmac.compare_digest(self.client_secret_hash, token_hash(client_secret))
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type in self.response_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    @property
+    def is_public(self) -> bool:
+        """A public client (RFC 6749 §2.1) authenticates with ``none``."""
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """Registration metadata as Authlib's UserInfoEndpoint reads it."""
+        return {"id_token_signed_response_alg": self.id_token_signed_response_alg}
+
+
+class AuthorizationCode(Base):
+    """A single-use code, bound to client, redirect URI, PKCE challenge and login session."""
+
+    __tablename__ = "authorization_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    scope: Mapped[str] = mapped_column(String(255))
+    nonce: Mapped[str | None] = mapped_column(String(512))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    sid: Mapped[str | None] = mapped_column(String(64))
+    auth_time: Mapped[datetime]
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+
+    # ---- Authlib AuthorizationCodeMixin / OIDC protocol --------------------------------
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time.timestamp())
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str]:
+        return list(self.amr or [])
+
+    def is_expired(self) -> bool:
+        """True once the code's short lifetime has passed."""
+        return utcnow() >= self.expires_at
+
+
+class Token(Base):
+    """An access token and, optionally, its refresh token; both stored as hashes.
+
+    Tokens refreshed from one another share a ``family_id``: presenting a rotated refresh token
+    revokes the family (RFC 9700 §4.14.2). ``code_id`` ties tokens to the code that issued them
+    so that a replayed code revokes them (RFC 6749 §4.1.2).
+    """
+
+    __tablename__ = "oauth_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(255))
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_id: Mapped[int | None] = mapped_column(index=True)
+    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    auth_time: Mapped[datetime]
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    access_expires_at: Mapped[datetime]
+    refresh_expires_at: Mapped[datetime | None]
+    refresh_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+    client: Mapped[Client] = relationship()
+
+    # ---- Authlib TokenMixin protocol ---------------------------------------------------
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.access_expires_at - self.issued_at).total_seconds())
+
+    def get_expires_at(self) -> int:
+        return int(self.access_expires_at.timestamp())
+
+    def is_expired(self) -> bool:
+        return utcnow() >= self.access_expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def get_user(self) -> Account:
+        return self.account
+
+    def get_client(self) -> Client:
+        return self.client
+
+    def refresh_is_usable(self) -> bool:
+        """True while the refresh token is unrotated, unrevoked and unexpired."""
+        return (
+            self.refresh_token_hash is not None
+            and self.refresh_used_at is None
+            and self.revoked_at is None
+            and self.refresh_expires_at is not None
+            and utcnow() < self.refresh_expires_at
+        )

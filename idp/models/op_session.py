@@ -1,0 +1,81 @@
+"""OP login sessions (``sid``, SSO), the clients that took part, and pending interactions.
+
+Imports sqlalchemy and idp.models only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from idp.models.account import Account
+from idp.models.base import Base
+from idp.models.base import utcnow
+
+
+class OpSession(Base):
+    """A browser's login at the OP. The cookie carries a secret; only its hash is stored.
+
+    ``sid`` is public (it goes into ID tokens and logout tokens); the cookie secret is not.
+    """
+
+    __tablename__ = "op_session"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cookie_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    auth_time: Mapped[datetime]
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+
+    def is_live(self) -> bool:
+        """True until the session is ended or expires."""
+        return self.ended_at is None and utcnow() < self.expires_at
+
+
+class SessionClient(Base):
+    """A client that received tokens within an OP session (to notify at logout)."""
+
+    __tablename__ = "op_session_client"
+
+    sid: Mapped[str] = mapped_column(
+        ForeignKey("op_session.sid", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Interaction(Base):
+    """A pending authorization request waiting for the end-user (login, registration…).
+
+    Stored server-side so any worker on any host can resume it.
+    """
+
+    __tablename__ = "interaction"
+
+    uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
+    )
+    params: Mapped[list[list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    login_at: Mapped[datetime | None]
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consumed_at: Mapped[datetime | None]
+
+    def params_pairs(self) -> list[tuple[str, str]]:
+        """The stored request parameters, in order, repeated ones kept."""
+        return [(str(k), str(v)) for k, v in self.params]

@@ -1,0 +1,48 @@
+"""Authorization request checks Authlib leaves to us (run once client and redirect URI are valid,
+so every error here is redirected to the client with ``state`` and ``iss``)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidScopeError
+from authlib.oidc.core.errors import RequestNotSupportedError
+from authlib.oidc.core.errors import RequestURINotSupportedError
+
+SINGLE_VALUED = (
+    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "prompt",
+    "max_age", "login_hint", "id_token_hint", "ui_locales", "code_challenge",
+    "code_challenge_method", "response_mode", "display", "claims_locales", "acr_values",
+)
+PROMPTS = {"none", "login", "consent", "select_account"}
+MAX_PARAM_LENGTH = 2048
+
+
+class AuthorizationRequestChecks:
+    """Grant extension: parameter hygiene and the OIDC parameters Authlib does not check."""
+
+    def __call__(self, grant) -> None:  # type: ignore[no-untyped-def]
+        grant.register_hook("after_validate_authorization_request_payload", self.check)
+
+    def check(self, grant, redirect_uri) -> None:  # type: ignore[no-untyped-def]
+        payload = grant.request.payload
+        for name in SINGLE_VALUED:
+            # RFC 6749 §3.1: parameters MUST NOT be included more than once.
+            if len(payload.datalist.get(name, [])) > 1:
+                raise InvalidRequestError(f"Multiple '{name}' in request.")
+        data = payload.data
+        if any(len(v) > MAX_PARAM_LENGTH for v in data.values()):
+            raise InvalidRequestError("A parameter is too long.")
+        if data.get("request"):
+            raise RequestNotSupportedError()  # OIDC Core §6.1
+        if data.get("request_uri"):
+            raise RequestURINotSupportedError()  # OIDC Core §6.2
+        if data.get("response_mode", "query") != "query":
+            raise InvalidRequestError("Only response_mode=query is supported.")
+        max_age = data.get("max_age")
+        if max_age is not None and not (max_age.isascii() and max_age.isdigit()):
+            raise InvalidRequestError("max_age must be a non-negative integer.")
+        prompts = set((data.get("prompt") or "").split())
+        if not prompts <= PROMPTS:
+            raise InvalidRequestError("Unknown 'prompt' value.")
+        if "openid" not in (grant.request.scope or "").split():
+            raise InvalidScopeError("The 'openid' scope is required.")

@@ -1,0 +1,42 @@
+"""The OpenID Provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2, RFC 9207 §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idp.config import Settings
+from idp.oauth.claims import CLAIMS_SUPPORTED
+from idp.oauth.claims import SCOPES_SUPPORTED
+from idp.oauth.grants import CLIENT_AUTH_METHODS
+
+
+def provider_metadata(settings: Settings) -> dict[str, Any]:
+    """Every endpoint and capability, built from the issuer so that all hosts agree."""
+    base = settings.issuer
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/authorize",
+        "token_endpoint": f"{base}/token",
+        "userinfo_endpoint": f"{base}/userinfo",
+        "jwks_uri": f"{base}/jwks.json",
+        "revocation_endpoint": f"{base}/revoke",
+        "introspection_endpoint": f"{base}/introspect",
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "ui_locales_supported": ["fr", "nl", "en", "de"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "authorization_response_iss_parameter_supported": True,
+    }

@@ -1,0 +1,123 @@
+"""Revocation (RFC 7009), introspection (RFC 7662) and UserInfo (OIDC Core §5.3)."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core import UserInfoEndpoint
+from sqlalchemy import select
+from sqlalchemy import update
+
+from idp.extensions import db
+from idp.models.account import ACTIVE
+from idp.models.base import token_hash
+from idp.models.base import utcnow
+from idp.models.oauth import Token
+from idp.oauth import context
+from idp.oauth.claims import generate_user_info
+
+
+def find_token(value: str, hint: str | None) -> Token | None:
+    """The token row for an access or refresh token string (the hint only orders the search)."""
+    digest = token_hash(value)
+    columns = [Token.access_token_hash, Token.refresh_token_hash]
+    if hint == "refresh_token":
+        columns.reverse()
+    for column in columns:
+        token = db.session.scalar(select(Token).where(column == digest))
+        if token is not None:
+            return token
+    return None
+
+
+class Revocation(RevocationEndpoint):
+    """RFC 7009. Public clients may revoke their own tokens (RFC 7009 §5)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
+        self._presented = token_string
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):  # type: ignore[no-untyped-def]
+        """A refresh token takes its whole grant with it (RFC 7009 §2.1); an access token alone."""
+        if token.refresh_token_hash == token_hash(self._presented):
+            db.session.execute(
+                update(Token)
+                .where(Token.family_id == token.family_id, Token.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        elif token.revoked_at is None:
+            token.revoked_at = utcnow()
+
+
+class Introspection(IntrospectionEndpoint):
+    """RFC 7662, for confidential clients about their own tokens (§2.1 requires client auth)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
+        self._presented = token_string
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):  # type: ignore[no-untyped-def]
+        return token.client_id == client.client_id
+
+    def introspect_token(self, token):  # type: ignore[no-untyped-def]
+        is_refresh = token.refresh_token_hash == token_hash(self._presented)
+        if is_refresh and not token.refresh_is_usable():
+            return {"active": False}
+        if not is_refresh and token.account.status != ACTIVE:
+            return {"active": False}
+        expires = token.refresh_expires_at if is_refresh else token.access_expires_at
+        return {
+            "active": True,
+            "client_id": token.client_id,
+            "token_type": "refresh_token" if is_refresh else "Bearer",
+            "scope": token.scope,
+            "sub": token.account.sub,
+            "aud": token.client_id,
+            "iss": context.settings().issuer,
+            "exp": int(expires.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+        }
+
+    def create_introspection_payload(self, token):  # type: ignore[no-untyped-def]
+        if token is not None and token.refresh_token_hash == token_hash(self._presented):
+            # A refresh token's life is its own, not the access token's (RFC 7662 §2.2).
+            return self.introspect_token(token)
+        return super().create_introspection_payload(token)
+
+
+class AccessTokenValidator(BearerTokenValidator):
+    """RFC 6750 bearer tokens, looked up by hash; a disabled account's tokens stop working."""
+
+    def authenticate_token(self, token_string):  # type: ignore[no-untyped-def]
+        token = db.session.scalar(
+            select(Token).where(Token.access_token_hash == token_hash(token_string))
+        )
+        if token is not None and token.account.status != ACTIVE:
+            return None
+        return token
+
+
+class UserInfo(UserInfoEndpoint):
+    """OIDC Core §5.3: the claims of the token's scope, eligibility computed now."""
+
+    def get_issuer(self):  # type: ignore[no-untyped-def]
+        return context.settings().issuer
+
+    def generate_user_info(self, user, scope):  # type: ignore[no-untyped-def]
+        return generate_user_info(user, scope, context.settings())
+
+    def resolve_private_key(self):  # type: ignore[no-untyped-def]
+        return context.keyring().signing_key("RS256")
+
+
+def make_resource_protector() -> ResourceProtector:
+    """A protector accepting our bearer access tokens."""
+    protector = ResourceProtector()
+    protector.register_token_validator(AccessTokenValidator())
+    return protector

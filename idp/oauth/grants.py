@@ -1,0 +1,203 @@
+"""Grants: authorization code (+PKCE, +OpenID) and refresh token with rotation.
+
+Closes Authlib's gaps: atomic single-use codes with replay revocation (RFC 6749 §4.1.2,
+RFC 9700 §4.5.3), PKCE S256 only and required for public clients (RFC 9700 §2.1.1,
+RFC 7636 §4.2), refresh token rotation with reuse detection (RFC 9700 §4.14.2), and an ID token
+with fresh claims on refresh (OIDC Core §12.2). Hooks add rows but never commit, except the
+revocations triggered by a replay, which must persist although the request fails.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from sqlalchemy import select
+from sqlalchemy import update
+
+from idp.extensions import db
+from idp.models.account import ACTIVE
+from idp.models.account import Account
+from idp.models.base import token_hash
+from idp.models.base import utcnow
+from idp.models.oauth import AuthorizationCode
+from idp.models.oauth import Client
+from idp.models.oauth import Token
+from idp.models.op_session import SessionClient
+from idp.oauth import context
+from idp.oauth.claims import generate_user_info
+from idp.oauth.claims import issue_id_token
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def _active(account: Account | None) -> Account | None:
+    return account if account is not None and account.status == ACTIVE else None
+
+
+def revoke_code_tokens(code_id: int) -> None:
+    """Revoke every token a code issued, refreshed ones included, and commit at once."""
+    db.session.rollback()
+    db.session.execute(
+        update(Token)
+        .where(Token.code_id == code_id, Token.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def revoke_family(family_id: str) -> None:
+    """Revoke a whole refresh-token family and commit at once (RFC 9700 §4.14.2)."""
+    db.session.rollback()
+    db.session.execute(
+        update(Token)
+        .where(Token.family_id == family_id, Token.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE with S256 only; required for public clients, honoured for confidential ones."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):  # type: ignore[no-untyped-def]
+        """RFC 7636 §4.3 defaults a missing method to ``plain``, which RFC 9700 §2.1.1 refuses."""
+        super().validate_code_challenge(grant, redirect_uri)
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        if challenge and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256")
+        if not challenge and grant.request.client.is_public:
+            raise InvalidRequestError("PKCE (code_challenge, S256) is required for public clients")
+
+
+class OpenIDCodeExtension(OpenIDCode):
+    """OpenID Connect for the code grant; the ID token is built by ``claims.issue_id_token``."""
+
+    def exists_nonce(self, nonce, request):  # type: ignore[no-untyped-def]
+        # The nonce binds the ID token to the RP's session; the RP checks it (OIDC Core §15.5.2).
+        return False
+
+    def generate_user_info(self, user, scope):  # type: ignore[no-untyped-def]
+        return generate_user_info(user, scope, context.settings())
+
+    def encode_id_token(self, token, request):  # type: ignore[no-untyped-def]
+        code: AuthorizationCode = request.authorization_code
+        return issue_id_token(
+            client=request.client, account=request.user, scope=token["scope"],
+            access_token=token.get("access_token"), auth_time=code.auth_time, amr=code.amr,
+            sid=code.sid, nonce=code.nonce, keyring=context.keyring(),
+            settings=context.settings(),
+        )
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 §4.1 with codes stored hashed, bound to the OP session, claimed atomically."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def save_authorization_code(self, code, request):  # type: ignore[no-untyped-def]
+        op_session = request.op_session
+        now = utcnow()
+        data = request.payload.data
+        db.session.add(AuthorizationCode(
+            code_hash=token_hash(code), client_id=request.client.client_id,
+            account_id=request.user.id, redirect_uri=request.payload.redirect_uri,
+            scope=request.scope, nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            sid=op_session.sid, auth_time=op_session.auth_time, amr=op_session.amr,
+            expires_at=now + timedelta(seconds=context.settings().authorization_code_ttl),
+        ))
+        link = {"sid": op_session.sid, "client_id": request.client.client_id}
+        if db.session.get(SessionClient, link) is None:
+            db.session.add(SessionClient(**link))
+
+    def query_authorization_code(self, code, client):  # type: ignore[no-untyped-def]
+        item = db.session.scalar(
+            select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code))
+        )
+        if item is None or item.client_id != client.client_id or item.is_expired():
+            return None
+        if item.used_at is not None:
+            revoke_code_tokens(item.id)
+            return None
+        return item
+
+    def create_token_response(self):  # type: ignore[no-untyped-def]
+        """Claim the code with one conditional UPDATE: of parallel redemptions exactly one wins."""
+        code: AuthorizationCode = self.request.authorization_code
+        claimed = db.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            revoke_code_tokens(code.id)
+            raise InvalidGrantError("Invalid 'code' in request.")
+        return super().create_token_response()
+
+    def delete_authorization_code(self, authorization_code):  # type: ignore[no-untyped-def]
+        # Kept (marked used) so that a replay is recognised; expired rows are purged later.
+        pass
+
+    def authenticate_user(self, authorization_code):  # type: ignore[no-untyped-def]
+        return _active(authorization_code.account)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 with rotation at every use and family revocation on reuse."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):  # type: ignore[no-untyped-def]
+        item = db.session.scalar(
+            select(Token).where(Token.refresh_token_hash == token_hash(refresh_token))
+        )
+        if item is None:
+            return None
+        if item.refresh_used_at is not None and item.revoked_at is None:
+            revoke_family(item.family_id)  # a rotated token came back: RFC 9700 §4.14.2
+            return None
+        return item if item.refresh_is_usable() else None
+
+    def create_token_response(self):  # type: ignore[no-untyped-def]
+        old: Token = self.request.refresh_token
+        if _active(old.account) is None:
+            raise InvalidGrantError("The account is not active.")
+        claimed = db.session.execute(
+            update(Token)
+            .where(Token.id == old.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
+            .values(refresh_used_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            revoke_family(old.family_id)
+            raise InvalidGrantError()
+        status, token, headers = super().create_token_response()
+        scope = token.get("scope", "")
+        if "openid" in scope.split():
+            token["id_token"] = issue_id_token(
+                client=self.request.client, account=old.account, scope=scope,
+                access_token=token["access_token"], auth_time=old.auth_time, amr=old.amr,
+                sid=old.sid, nonce=None, keyring=context.keyring(), settings=context.settings(),
+            )
+        return status, token, headers
+
+    def authenticate_user(self, refresh_token):  # type: ignore[no-untyped-def]
+        return _active(refresh_token.account)
+
+    def revoke_old_credential(self, refresh_token):  # type: ignore[no-untyped-def]
+        # Already marked used by the atomic claim in create_token_response.
+        pass
+
+
+def client_can_refresh(client: Client, scope: str) -> bool:
+    """OIDC Core §11: a refresh token only with ``offline_access`` and the grant registered."""
+    return client.check_grant_type("refresh_token") and "offline_access" in scope.split()

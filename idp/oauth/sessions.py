@@ -1,0 +1,58 @@
+"""OP login sessions: the server side of SSO. The cookie holds a random secret; the database
+holds its hash and the public ``sid`` (OIDC Front/Back-Channel Logout ``sid``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from idp.config import Settings
+from idp.extensions import db
+from idp.models.account import ACTIVE
+from idp.models.account import Account
+from idp.models.base import random_token
+from idp.models.base import token_hash
+from idp.models.base import utcnow
+from idp.models.op_session import OpSession
+
+COOKIE_NAME = "idp_session"
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session just started, and the cookie value the browser must receive."""
+
+    op_session: OpSession
+    cookie_value: str
+
+
+def find_live_session(cookie_value: str | None) -> OpSession | None:
+    """The live session for a cookie value, else None (unknown, ended, expired, inactive)."""
+    if not cookie_value or len(cookie_value) > 128:
+        return None
+    op_session = db.session.scalar(
+        select(OpSession).where(OpSession.cookie_hash == token_hash(cookie_value))
+    )
+    if op_session is None or not op_session.is_live() or op_session.account.status != ACTIVE:
+        return None
+    return op_session
+
+
+def start_session(account: Account, amr: list[str], settings: Settings) -> NewSession:
+    """A new session with a fresh secret (never reuse one: session fixation). Caller commits."""
+    now = utcnow()
+    cookie_value = random_token(32)
+    op_session = OpSession(
+        sid=random_token(16), cookie_hash=token_hash(cookie_value), account_id=account.id,
+        auth_time=now, amr=amr, expires_at=now + timedelta(seconds=settings.session_ttl),
+    )
+    op_session.account = account
+    db.session.add(op_session)
+    return NewSession(op_session, cookie_value)
+
+
+def end_session(op_session: OpSession) -> None:
+    """End the session (caller commits). Offline refresh tokens outlive it (OIDC Core §11)."""
+    op_session.ended_at = utcnow()

@@ -1,0 +1,78 @@
+"""The login page (SPEC §3.1), the provider's interaction for a pending authorization."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+
+from idp.accounts.login import authenticate
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.models.account import normalise_login
+from idp.oauth.authorize import foreign_interaction
+from idp.oauth.interaction import PendingLogin
+from idp.oauth.interaction import load_pending
+from idp.oauth.interaction import login_finished
+from idp.oauth.interaction import resume_url
+from idp.views.errors import oauth_error_page
+
+bp = Blueprint("login", __name__)
+MAX_FIELD = 1024
+
+
+def _login_limit() -> str:
+    return str(current_app.config["IDP"].login_rate_limit)
+
+
+def _login_key() -> str:
+    return "login:" + normalise_login(request.form.get("login", "")[:MAX_FIELD])
+
+
+def _page(pending: PendingLogin, login: str, error: str | None, status: int = 200) -> Response:
+    body = render_template("login.html", pending=pending, login=login, error=error)
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pending_or_none(uid: str) -> PendingLogin | None:
+    pending = load_pending(uid)
+    if pending is not None:
+        g.ui_locales = pending.ui_locales
+    return pending
+
+
+@bp.get("/interaction/<uid>")
+def show(uid: str) -> Response:
+    """The login form, pre-filled with ``login_hint`` (OIDC Core §3.1.2.1)."""
+    pending = _pending_or_none(uid)
+    if pending is None:
+        return oauth_error_page(foreign_interaction().error)
+    return _page(pending, pending.login_hint or "", None)
+
+
+@bp.post("/interaction/<uid>")
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
+def submit(uid: str) -> Response:
+    """Check the credentials; one generic message whatever was wrong."""
+    pending = _pending_or_none(uid)
+    if pending is None:
+        return oauth_error_page(foreign_interaction().error)
+    login = request.form.get("login", "")[:MAX_FIELD]
+    password = request.form.get("password", "")[:MAX_FIELD]
+    if not login.strip() or not password:
+        return _page(pending, login, _("Enter your login and your password."), 400)
+    account = authenticate(db.session, login, password, current_app.config["IDP"])
+    if account is None:
+        db.session.rollback()
+        return _page(pending, login, _("This login or password is not correct."), 401)
+    login_finished(uid, account, ["pwd"])
+    db.session.commit()
+    return redirect(resume_url(uid), code=303)

@@ -1,0 +1,132 @@
+"""Protocol endpoints: /authorize, /token, /userinfo, /revoke, /introspect, discovery, JWKS."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import session
+
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.oauth import context
+from idp.oauth.authorize import Outcome
+from idp.oauth.authorize import foreign_interaction
+from idp.oauth.authorize import resume_authorization
+from idp.oauth.authorize import start_authorization
+from idp.oauth.discovery import provider_metadata
+from idp.oauth.interaction import interaction_url
+from idp.oauth.server import server
+from idp.oauth.sessions import COOKIE_NAME
+from idp.oauth.sessions import find_live_session
+from idp.views.errors import oauth_error_page
+
+bp = Blueprint("oauth", __name__)
+PENDING_KEY = "pending_interactions"
+MAX_PENDING = 8
+
+
+def _respond(outcome: Outcome) -> Response:
+    """Turn the protocol's decision into a response, cookie included; commit its changes."""
+    if outcome.error is not None:
+        db.session.commit()
+        response = oauth_error_page(outcome.error)
+    elif outcome.interaction_uid is not None:
+        db.session.commit()
+        pending = [u for u in session.get(PENDING_KEY, []) if u != outcome.interaction_uid]
+        session[PENDING_KEY] = (pending + [outcome.interaction_uid])[-MAX_PENDING:]
+        response = redirect(interaction_url(outcome.interaction_uid))
+    else:
+        db.session.commit()
+        response = outcome.response
+    if outcome.new_session is not None:
+        _set_session_cookie(response, outcome.new_session.cookie_value)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _set_session_cookie(response: Response, value: str) -> None:
+    settings = context.settings()
+    response.set_cookie(
+        COOKIE_NAME, value, max_age=settings.session_cookie_max_age or None, path="/",
+        secure=settings.uses_https, httponly=True, samesite="Lax",
+    )
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize() -> Response:
+    """OIDC Core §3.1.2.1: GET and POST (form-encoded) are both supported."""
+    pairs = list(request.values.items(multi=True))
+    op_session = find_live_session(request.cookies.get(COOKIE_NAME))
+    return _respond(start_authorization(pairs, op_session))
+
+
+@bp.route("/authorize/resume/<uid>")
+def resume(uid: str) -> Response:
+    """Come back from an interaction started in this same browser."""
+    if uid not in session.get(PENDING_KEY, []):
+        return _respond(foreign_interaction())
+    session[PENDING_KEY] = [u for u in session.get(PENDING_KEY, []) if u != uid]
+    op_session = find_live_session(request.cookies.get(COOKIE_NAME))
+    return _respond(resume_authorization(uid, op_session))
+
+
+@bp.route("/token", methods=["POST"])
+@csrf.exempt
+def token() -> Response:
+    """RFC 6749 §3.2; every answer JSON with Cache-Control: no-store (§5.1, §5.2)."""
+    response = server.create_token_response()
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> Response:
+    """OIDC Core §5.3.1: GET and POST with a bearer access token."""
+    response = server.create_endpoint_response("userinfo")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/revoke", methods=["POST"])
+@csrf.exempt
+def revoke() -> Response:
+    """RFC 7009 §2."""
+    response = server.create_endpoint_response("revocation")
+    db.session.commit() if response.status_code == 200 else db.session.rollback()
+    return response
+
+
+@bp.route("/introspect", methods=["POST"])
+@csrf.exempt
+def introspect() -> Response:
+    """RFC 7662 §2."""
+    return server.create_endpoint_response("introspection")
+
+
+@bp.route("/.well-known/openid-configuration")
+def openid_configuration() -> Response:
+    """OIDC Discovery 1.0 §4."""
+    response = jsonify(provider_metadata(context.settings()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.route("/jwks.json")
+def jwks() -> Response:
+    """RFC 7517 §5: the public keys, next and retired ones included."""
+    response = jsonify(current_app.extensions["idp_keyring"].jwks)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response

@@ -1,0 +1,15 @@
+"""Named override sets for create_app (the django-oauth-toolkit presets habit)."""
+
+BASE = {
+    "env": "development",
+    "secret_key": "test-secret-key-0123456789abcdef0123456789",
+    "issuer": "http://localhost",
+    "ratelimit_storage_url": "memory://",
+    "login_rate_limit": "1000/minute",
+    # Cheap argon2 in tests; the production cost is covered by tests/unit/test_passwords.py.
+    "argon2_time_cost": 1,
+    "argon2_memory_cost": 1024,
+}
+
+STRICT_LOGIN_LIMIT = {"login_rate_limit": "3/minute"}
+SHORT_CODES = {"authorization_code_ttl": 1}
