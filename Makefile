@@ -1,0 +1,70 @@
+# Customer-space identity provider.
+#   make run    set everything up (venv, pinned deps, translations, database, keys, clients,
+#               demo data) and serve the provider on http://127.0.0.1:5000 (development)
+#   make test   set up the same way and run the whole test suite
+#   make serve  serve the production way (gunicorn; settings from the environment)
+#   make bench  measure the provider served by `make serve` on loopback
+
+PYTHON  ?= python3.11
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PORT    ?= 5000
+WORKERS ?= 2
+BIND    ?= 127.0.0.1:$(PORT)
+FLASK   := $(BIN)/flask --app wsgi
+
+.PHONY: setup run test serve bench lint clean-db requirements
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements-dev.txt setup.cfg pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . \
+	  || $(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+translations: $(VENV)/.installed $(wildcard idp/translations/*/LC_MESSAGES/messages.po)
+	@if ls idp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile --statistics -d idp/translations 2>&1 | tail -n 4; fi
+	@touch translations
+
+setup: $(VENV)/.installed translations
+
+run: setup
+	IDP_ENV=development $(FLASK) db upgrade
+	IDP_ENV=development $(FLASK) idp keys generate
+	IDP_ENV=development $(FLASK) idp clients sync
+	IDP_ENV=development $(FLASK) idp seed-demo
+	@echo ""
+	@echo "  Provider:  http://127.0.0.1:$(PORT)  (discovery: /.well-known/openid-configuration)"
+	@echo "  Demo logins (password Zonnepaneel-2026!):"
+	@echo "    demo.actif@example.be    eligible (active electricity contract)"
+	@echo "    demo.inactif@example.be  not eligible (contract ended)"
+	@echo "  Log in as the Smart App would (in another terminal):"
+	@echo "    $(BIN)/python -m clients.smart_app login --no-browser"
+	@echo ""
+	IDP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+serve: setup
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads 4 \
+	  --bind $(BIND) --access-logfile - wsgi:app
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+lint: setup
+	$(BIN)/ruff check idp clients tests
+	$(BIN)/ruff format --check idp clients tests
+
+requirements: $(VENV)/.installed
+	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements.txt setup.cfg
+	$(BIN)/pip-compile -q --strip-extras --extra dev --generate-hashes --allow-unsafe -o requirements-dev.txt setup.cfg
+
+clean-db:
+	rm -f instance/idp.sqlite3 instance/idp.sqlite3-wal instance/idp.sqlite3-shm
