@@ -30,6 +30,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the provider from ``IDP_*`` variables plus ``overrides`` (tests pass these)."""
     settings = Settings.from_env(os.environ, **(overrides or {}))
     logging.basicConfig(level=settings.log_level)
+    # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let secrets reach the logs.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
     app = Flask(
         "idp",
         template_folder=str(REPO_ROOT / "templates"),
