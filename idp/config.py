@@ -141,6 +141,8 @@ class Settings:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
         if self.default_language not in ("fr", "nl", "en", "de"):
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("IDP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if not self.is_development:
             self._refuse_development_defaults()
         return self
