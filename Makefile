@@ -13,7 +13,7 @@ WORKERS ?= 2
 BIND    ?= 127.0.0.1:$(PORT)
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test serve bench lint clean-db requirements
+.PHONY: setup run test serve bench lint clean-db requirements messages
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check idp clients tests
 	$(BIN)/ruff format --check idp clients tests
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_ngettext:1,2 -c TRANSLATORS: \
+	  --project=customer-space-idp --copyright-holder=customer-space-idp -o idp/translations/messages.pot .
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations
 
 requirements: $(VENV)/.installed
 	$(BIN)/pip-compile -q --strip-extras --generate-hashes --allow-unsafe -o requirements.txt setup.cfg

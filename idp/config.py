@@ -151,6 +151,8 @@ class Settings:
         problems = []
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
             problems.append("IDP_SECRET_KEY (set 32+ random characters)")
+        if not self.uses_https:
+            problems.append("IDP_ISSUER (https:// is required, OIDC Discovery §3)")
         if self.customer_space_secret == DEV_CUSTOMER_SPACE_SECRET:
             problems.append("IDP_CUSTOMER_SPACE_SECRET")
         if not self.database_url or self.database_url.startswith("sqlite"):

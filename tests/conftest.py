@@ -133,3 +133,11 @@ def csrf_token(html: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**overrides): extra create_app overrides")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """Compile the git-ignored .mo catalogues before any page renders."""
+    from tests.unit.test_translations import compile_catalogues
+
+    compile_catalogues()
