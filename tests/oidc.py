@@ -176,3 +176,162 @@ def validate_id_token(
         assert alg in ("RS256", "ES256")
         assert claims["at_hash"] == expected
     return claims
+
+
+# ---- helpers of the protocol flow tests (tests/flow/) -------------------------------------------
+
+
+def query_lists(location: str) -> dict[str, list[str]]:
+    """Every query parameter of a redirect with all its values (to see repeated ones)."""
+    return parse_qs(urlsplit(location).query, keep_blank_values=True)
+
+
+def assert_error_redirect(
+    response: Any, request: AuthorizationRequest, error: str, state: str | None = None
+) -> dict[str, str]:
+    """A 302 to the request's redirect URI carrying ``error``, the original ``state`` and the
+    issuer (RFC 6749 §4.1.2.1, RFC 9207 §2), each exactly once, and no code."""
+    assert response.status_code == 302, (response.status_code, response.text[:500])
+    location = response.headers["Location"]
+    assert location.split("?", 1)[0] == request.redirect_uri, location
+    params = query_lists(location)
+    assert params.get("error") == [error], location
+    assert params.get("state") == [state if state is not None else request.state], location
+    assert params.get("iss") == [ISSUER], location
+    assert "code" not in params, location
+    return {k: v[0] for k, v in params.items()}
+
+
+def assert_error_page(response: Any) -> str:
+    """RFC 6749 §4.1.2.1: an error that must not be redirected is shown to the user."""
+    assert response.status_code == 400, (response.status_code, response.headers)
+    assert "Location" not in response.headers
+    assert response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.text
+
+
+def start_login(test_client: Any, request: AuthorizationRequest) -> str:
+    """GET /authorize expecting the login interaction; return its URL."""
+    response = test_client.get(request.url())
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert "/interaction/" in location and not location.startswith(request.redirect_uri)
+    return location
+
+
+def finish_login(
+    test_client: Any, request: AuthorizationRequest, login_page: str, login: str = DEMO_ACTIVE,
+    password: str = DEMO_PASSWORD,
+) -> dict[str, str]:
+    """Log in on ``login_page`` and follow the resume; return the client's callback."""
+    posted = submit_login(test_client, login_page, login, password)
+    assert posted.status_code == 303, posted.text
+    final = test_client.get(posted.headers["Location"])
+    assert final.status_code == 302, final.text
+    assert final.headers["Location"].split("?", 1)[0] == request.redirect_uri
+    return query_of(final.headers["Location"])
+
+
+def redeem(test_client: Any, request: AuthorizationRequest, callback: dict[str, str]) -> dict:
+    """Exchange the callback's code; return the token response, ID token validated."""
+    assert callback["state"] == request.state and callback["iss"] == ISSUER, callback
+    response = exchange_code(test_client, request, callback["code"])
+    assert response.status_code == 200, response.text
+    tokens = response.get_json()
+    tokens["claims"] = validate_id_token(
+        test_client, tokens["id_token"], request.client_id, nonce=request.nonce,
+        access_token=tokens["access_token"],
+    )
+    return tokens
+
+
+def userinfo(test_client: Any, access_token: str, method: str = "GET") -> Any:
+    """Call /userinfo with the bearer header (RFC 6750 §2.1)."""
+    headers = {"Authorization": f"Bearer {access_token}"}
+    if method == "POST":
+        return test_client.post("/userinfo", headers=headers)
+    return test_client.get("/userinfo", headers=headers)
+
+
+def refresh(
+    test_client: Any, refresh_token: str, client_id: str = "smart-app", **extra: str
+) -> Any:
+    """POST a refresh_token grant the way ``client_id`` authenticates."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+    headers = {}
+    if client_id == "customer-space":
+        headers["Authorization"] = basic_auth("customer-space", CUSTOMER_SPACE_SECRET)
+    else:
+        data["client_id"] = client_id
+    return test_client.post("/token", data=data, headers=headers)
+
+
+def revoke(test_client: Any, token: str, client_id: str = "smart-app", **extra: str) -> Any:
+    """RFC 7009 revocation request, authenticated the way ``client_id`` is registered."""
+    data = {"token": token, **extra}
+    headers = {}
+    if client_id == "customer-space":
+        headers["Authorization"] = basic_auth("customer-space", CUSTOMER_SPACE_SECRET)
+    else:
+        data["client_id"] = client_id
+    return test_client.post("/revoke", data=data, headers=headers)
+
+
+def introspect(test_client: Any, token: str, authorization: str | None = None, **extra: str) -> Any:
+    """RFC 7662 introspection request, by default as customer-space with client_secret_basic."""
+    if authorization is None:
+        authorization = basic_auth("customer-space", CUSTOMER_SPACE_SECRET)
+    headers = {"Authorization": authorization} if authorization else {}
+    return test_client.post("/introspect", data={"token": token, **extra}, headers=headers)
+
+
+def run_in_parallel(app: Any, calls: list[Any]) -> list[Any]:
+    """Run each ``call(test_client)`` in its own thread with its own test client, released
+    together by a barrier; return their results (or the exceptions they raised), in order."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def work(index: int, call: Any) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call(client)
+        except Exception as exc:  # noqa: BLE001 - reported to the test, not lost in the thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a parallel request hung"
+    return results
+
+
+def set_account_status(app: Any, login: str, status: str) -> None:
+    """Change an account's status directly in the database (an operator's action)."""
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.models.account import Account
+    from idp.models.account import normalise_login
+
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.login == normalise_login(login)))
+        assert account is not None
+        account.status = status
+        db.session.commit()
+
+
+def check_cases(cases: list[tuple[str, Any]], check: Any) -> None:
+    """Run ``check(*case[1:])`` for every named case on one app; report every failing case."""
+    failures = []
+    for name, *args in cases:
+        try:
+            check(*args)
+        except AssertionError as exc:
+            failures.append(f"{name}: {exc}")
+    assert not failures, "\n".join(failures)

@@ -65,7 +65,8 @@ def needs_fresh_login(data: MultiDict[str, str], op_session: OpSession, hinted: 
         return True
     max_age = data.get("max_age")
     if max_age is not None and max_age.isascii() and max_age.isdigit():
-        if utcnow() - op_session.auth_time > timedelta(seconds=int(max_age)):
+        # Compared as numbers: timedelta(seconds=...) overflows for a huge max_age (a 500).
+        if (utcnow() - op_session.auth_time).total_seconds() > int(max_age):
             return True
     return isinstance(hinted, str) and hinted != op_session.account.sub
 

@@ -32,18 +32,31 @@ def find_token(value: str, hint: str | None) -> Token | None:
     return None
 
 
+def query_presented(value: str, hint: str | None) -> Token | None:
+    """``find_token``, noting on the row (this request's own object) whether the refresh token
+    was presented. Not on the endpoint: one endpoint instance serves every concurrent request."""
+    token = find_token(value, hint)
+    if token is not None:
+        is_refresh = token.refresh_token_hash == token_hash(value)
+        token.presented_refresh = is_refresh  # type: ignore[attr-defined]
+    return token
+
+
+def _presented_refresh(token: Token) -> bool:
+    return bool(getattr(token, "presented_refresh", False))
+
+
 class Revocation(RevocationEndpoint):
     """RFC 7009. Public clients may revoke their own tokens (RFC 7009 §5)."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
-        self._presented = token_string
-        return find_token(token_string, token_type_hint)
+        return query_presented(token_string, token_type_hint)
 
     def revoke_token(self, token, request):  # type: ignore[no-untyped-def]
         """A refresh token takes its whole grant with it (RFC 7009 §2.1); an access token alone."""
-        if token.refresh_token_hash == token_hash(self._presented):
+        if _presented_refresh(token):
             db.session.execute(
                 update(Token)
                 .where(Token.family_id == token.family_id, Token.revoked_at.is_(None))
@@ -59,14 +72,13 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
-        self._presented = token_string
-        return find_token(token_string, token_type_hint)
+        return query_presented(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):  # type: ignore[no-untyped-def]
         return token.client_id == client.client_id
 
     def introspect_token(self, token):  # type: ignore[no-untyped-def]
-        is_refresh = token.refresh_token_hash == token_hash(self._presented)
+        is_refresh = _presented_refresh(token)
         if is_refresh and not token.refresh_is_usable():
             return {"active": False}
         if not is_refresh and token.account.status != ACTIVE:
@@ -85,7 +97,7 @@ class Introspection(IntrospectionEndpoint):
         }
 
     def create_introspection_payload(self, token):  # type: ignore[no-untyped-def]
-        if token is not None and token.refresh_token_hash == token_hash(self._presented):
+        if token is not None and _presented_refresh(token):
             # A refresh token's life is its own, not the access token's (RFC 7662 §2.2).
             return self.introspect_token(token)
         return super().create_introspection_payload(token)

@@ -102,6 +102,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
+    @staticmethod
+    def validate_no_multiple_request_parameter(request):  # type: ignore[no-untyped-def]
+        """RFC 6749 §3.1 / §4.1.2.1: only a repeated ``client_id`` or ``redirect_uri`` leaves the
+        redirect target unknown (an error page). Every other repetition is refused by
+        ``AuthorizationRequestChecks`` once the redirect URI is validated, so it goes back to the
+        client with ``state`` and ``iss`` like any other error."""
+        datalist = request.payload.datalist
+        for name in ("client_id", "redirect_uri"):
+            if len(datalist.get(name, [])) > 1:
+                raise InvalidRequestError(f"Multiple '{name}' in request.")
+
     def save_authorization_code(self, code, request):  # type: ignore[no-untyped-def]
         op_session = request.op_session
         now = utcnow()

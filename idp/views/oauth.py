@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import request
@@ -61,6 +62,8 @@ def _set_session_cookie(response: Response, value: str) -> None:
 def authorize() -> Response:
     """OIDC Core §3.1.2.1: GET and POST (form-encoded) are both supported."""
     pairs = list(request.values.items(multi=True))
+    # SPEC §3: an error page shown here speaks the ``ui_locales`` the client asked for.
+    g.ui_locales = (request.values.get("ui_locales") or "").split()[:8]
     op_session = find_live_session(request.cookies.get(COOKIE_NAME))
     return _respond(start_authorization(pairs, op_session))
 
