@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
@@ -24,6 +27,7 @@ from idp.oauth.server import init_oauth
 from idp.security import init_security
 
 MAX_REQUEST_BYTES = 64 * 1024
+_RAW_OCTET = re.compile(r"[^\x00-\x7f]")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -48,9 +52,27 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_error_handlers(app)
     init_security(app)
     init_i18n(app)
+    app.wsgi_app = percent_encode_raw_query(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    return app
+
+
+def percent_encode_raw_query(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Any]:
+    """Percent-encode raw non-ASCII octets in the query string (RFC 3986 §2.1 requires it).
+
+    Werkzeug decodes the query as strict UTF-8, so a client sending raw bytes that are not
+    UTF-8 made every ``request.args`` read, the error pages' included, raise: a bare 500.
+    Encoded, they stay percent-encoded in the parsed values like any other invalid sequence.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():  # PEP 3333: each character of the str is one octet
+            environ["QUERY_STRING"] = _RAW_OCTET.sub(lambda m: f"%{ord(m[0]):02X}", query)
+        return wsgi_app(environ, start_response)
+
     return app
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import delete
 
 from idp import keys as keystore
@@ -26,7 +27,9 @@ from idp.models.oauth import AuthorizationCode
 from idp.models.op_session import Interaction
 from idp.seed import seed_demo
 
-idp_cli = click.Group("idp", help="Operate the customer-space identity provider.")
+# AppGroup, not click.Group: its commands push an app context themselves, so they also work
+# under ``app.test_cli_runner()`` (``flask`` itself pushes one for any command).
+idp_cli = AppGroup("idp", help="Operate the customer-space identity provider.")
 
 
 def _settings() -> Settings:

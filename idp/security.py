@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import abort
 from flask import request
 
 # No form-action: browsers apply it to the redirects that follow a login POST, which end at
@@ -30,6 +31,17 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul_bytes() -> None:
+    """No identifier, code or form field ever contains U+0000; PostgreSQL text cannot hold it.
+    Refuse such a request whole (400) before it reaches a query."""
+    values = list(request.args.values()) + list((request.view_args or {}).values())
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values += list(request.form.values())
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        abort(400)
+
+
 def init_security(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hooks and the input guard."""
+    app.before_request(refuse_nul_bytes)
     app.after_request(add_security_headers)

@@ -19,8 +19,9 @@ from idp.models.account import normalise_login
 from idp.models.base import utcnow
 from idp.models.customer import Customer
 
-CUSTOMER_NUMBER = re.compile(r"^2\d{9}$")
-ACTIVATION_CODE = re.compile(r"^\d{10}$")
+# [0-9], not \d: \d also matches Arabic-Indic, fullwidth and other Unicode digits.
+CUSTOMER_NUMBER = re.compile(r"^2[0-9]{9}$")
+ACTIVATION_CODE = re.compile(r"^[0-9]{10}$")
 _SEPARATORS = re.compile(r"[\s./\-]")
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.base import invalid_error_characters
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
+from authlib.oauth2.rfc6749.authenticate_client import (
+    authenticate_client_secret_basic as authlib_client_secret_basic,
+)
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
@@ -82,10 +89,47 @@ class OAuthServer(AuthorizationServer):
             ]
         return super().handle_response(status_code, payload, headers)
 
+    def get_authorization_grant(self, request):  # type: ignore[no-untyped-def]
+        """Refuse first what Authlib would quote in an ``error_description``, which must be
+        printable ASCII (RFC 6749 §4.1.2.1) or Authlib raises ValueError: a malformed
+        ``redirect_uri`` is never redirected to; a malformed ``response_type`` goes back like
+        any unsupported one."""
+        uri = request.payload.redirect_uri
+        if uri is not None and not _is_uri_text(uri):
+            raise InvalidRequestError("Invalid 'redirect_uri' in request.")
+        response_type = request.payload.response_type
+        if response_type and invalid_error_characters(response_type):
+            client = query_client(request.payload.client_id)
+            trusted = uri if client is not None and uri and client.check_redirect_uri(uri) else None
+            raise UnsupportedResponseTypeError(
+                "invalid", "Unsupported 'response_type'.", redirect_uri=trusted
+            )
+        return super().get_authorization_grant(request)
+
+
+def _is_uri_text(value: str) -> bool:
+    """Printable ASCII that urlsplit can parse (RFC 3986 §2: a URI is ASCII)."""
+    if invalid_error_characters(value):
+        return False
+    try:
+        urlsplit(value)
+    except ValueError:
+        return False
+    return True
+
+
+def authenticate_client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
+    """RFC 6749 §2.3.1 HTTP Basic; credentials that are not UTF-8 (RFC 7617 §2.1) fail like wrong
+    ones instead of escaping Authlib as UnicodeDecodeError (a 500)."""
+    try:
+        return authlib_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
+
 
 def query_client(client_id: str) -> Client | None:
     """The registered client, or None."""
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
         return None
     return db.session.get(Client, client_id)
 
@@ -135,6 +179,7 @@ def init_oauth(app: Flask) -> None:
     """Bind the server to the app and register grants and endpoints."""
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.register_token_generator("default", generate_bearer_token)
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
     if getattr(server, "_idp_configured", False):
         return
     server.register_grant(

@@ -1,0 +1,120 @@
+"""Which module may import which (STYLE.md), read from each module's imports with ``ast``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def module_name(path: Path) -> str:
+    """``idp/views/login.py`` → ``idp.views.login``; a package's ``__init__`` is the package."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module the file imports, at any depth (function bodies too), relative ones resolved.
+
+    ``from a import b`` yields ``a`` and ``a.b`` (b may be a submodule)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def python_files(*folders: str) -> list[Path]:
+    """Every .py file under the folders (relative to the repository root)."""
+    files = [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
+    assert files, f"no Python files under {folders}"
+    return files
+
+
+def is_within(module: str, *prefixes: str) -> bool:
+    """True when ``module`` is one of the prefixes or inside one of them."""
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def violations(files: list[Path], *forbidden: str) -> list[str]:
+    """``file: module`` for every forbidden import."""
+    return sorted(
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in files
+        for module in imports_of(path)
+        if is_within(module, *forbidden)
+    )
+
+
+RULES = [
+    pytest.param(["idp/models"], ("flask", "authlib"),
+                 id="models-import-neither-flask-nor-authlib"),
+    pytest.param(["idp/accounts"], ("flask", "authlib"),
+                 id="accounts-import-neither-flask-nor-authlib"),
+    pytest.param(["idp/views"], ("authlib",), id="views-import-no-authlib"),
+    pytest.param(["clients"], ("idp",), id="clients-never-import-idp"),
+]
+
+
+@pytest.mark.parametrize(("folders", "forbidden"), RULES)
+def test_forbidden_imports(folders, forbidden):
+    assert violations(python_files(*folders), *forbidden) == []
+
+
+def test_only_the_oauth_package_imports_authlib_protocol_code():
+    outside = [p for p in python_files("idp") if not is_within(module_name(p), "idp.oauth")]
+    assert violations(outside, "authlib.oauth2", "authlib.oidc") == []
+
+
+def test_models_import_only_sqlalchemy_and_idp_models():
+    """STYLE.md: ``idp.models.* ─▶ idp.extensions (db) and sqlalchemy only`` (plus stdlib)."""
+    third_party = {
+        module
+        for path in python_files("idp/models")
+        for module in imports_of(path)
+        if module.split(".")[0] in {"flask", "authlib", "werkzeug", "joserfc", "argon2",
+                                    "flask_sqlalchemy", "flask_babel", "flask_wtf"}
+    }
+    assert third_party == set()
+
+
+# ---- the checker itself ----------------------------------------------------------------
+
+
+def test_relative_and_nested_imports_are_seen(tmp_path, monkeypatch):
+    package = tmp_path / "idp" / "models"
+    package.mkdir(parents=True)
+    source = package / "sample.py"
+    source.write_text(
+        "from . import base\n"
+        "from ..views import login\n"
+        "def f():\n"
+        "    import authlib.oauth2.rfc6749 as r\n"
+        "    from flask import request\n"
+    )
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    found = imports_of(source)
+    assert {"idp.models", "idp.models.base", "idp.views", "idp.views.login",
+            "authlib.oauth2.rfc6749", "flask", "flask.request"} <= found
+    assert violations([source], "flask", "authlib") == [
+        "idp/models/sample.py: authlib.oauth2.rfc6749",
+        "idp/models/sample.py: flask",
+        "idp/models/sample.py: flask.request",
+    ]

@@ -1,0 +1,137 @@
+"""Settings: IDP_* variables only, unknown ones refused, production refuses development
+defaults, and docs/configuration.md is the table generated from the code."""
+
+from __future__ import annotations
+
+import pytest
+
+from idp.config import REPO_ROOT
+from idp.config import ConfigError
+from idp.config import Settings
+from idp.config import configuration_table
+
+DEV = {"IDP_ENV": "development"}
+PRODUCTION = {
+    "IDP_ENV": "production",
+    "IDP_ISSUER": "https://login.example.be",
+    "IDP_SECRET_KEY": "k" * 48,
+    "IDP_CUSTOMER_SPACE_SECRET": "a-real-secret-from-the-vault",
+    "IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp",
+}
+
+
+def test_unknown_idp_variable_is_refused():
+    with pytest.raises(ConfigError, match="unknown setting IDP_ACCES_TOKEN_TTL"):
+        Settings.from_env({**DEV, "IDP_ACCES_TOKEN_TTL": "60"})
+
+
+def test_unknown_override_is_refused():
+    with pytest.raises(ConfigError, match="unknown setting override 'nope'"):
+        Settings.from_env(DEV, nope=1)
+
+
+def test_test_and_foreign_variables_are_ignored():
+    settings = Settings.from_env({**DEV, "IDP_TEST_POSTGRES_URL": "postgresql://x/y",
+                                  "IDPX": "1", "PATH": "/bin", "idp_issuer": "lowercase"})
+    assert settings.issuer == Settings().issuer
+
+
+def test_values_are_read_and_ints_parsed():
+    settings = Settings.from_env({**DEV, "IDP_ACCESS_TOKEN_TTL": "300",
+                                  "IDP_DEFAULT_LANGUAGE": "nl"})
+    assert settings.access_token_ttl == 300 and settings.default_language == "nl"
+
+
+def test_overrides_win_over_the_environment():
+    settings = Settings.from_env({**DEV, "IDP_ACCESS_TOKEN_TTL": "300"}, access_token_ttl=120)
+    assert settings.access_token_ttl == 120
+
+
+@pytest.mark.parametrize("raw", ["ten", "", "1.5", "0x10"])
+def test_int_parsing_error_names_variable_and_value(raw):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**DEV, "IDP_ACCESS_TOKEN_TTL": raw})
+    assert str(info.value) == f"IDP_ACCESS_TOKEN_TTL must be an integer, got {raw!r}"
+
+
+def test_production_accepts_a_proper_set():
+    settings = Settings.from_env(PRODUCTION)
+    assert not settings.is_development and settings.uses_https
+
+
+def test_production_is_the_default_and_refuses_every_development_default():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({})
+    message = str(info.value)
+    for name in ("IDP_SECRET_KEY", "IDP_CUSTOMER_SPACE_SECRET", "IDP_DATABASE_URL"):
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"IDP_SECRET_KEY": "dev-secret-key-not-for-production"}, "IDP_SECRET_KEY"),
+        ({"IDP_SECRET_KEY": "short-but-not-the-default"}, "IDP_SECRET_KEY"),
+        ({"IDP_DATABASE_URL": "sqlite:////srv/idp.sqlite3"}, "IDP_DATABASE_URL"),
+        ({"IDP_DATABASE_URL": ""}, "IDP_DATABASE_URL"),
+        ({"IDP_CUSTOMER_SPACE_SECRET": "dev-customer-space-secret"}, "IDP_CUSTOMER_SPACE_SECRET"),
+    ],
+    ids=["dev-secret-key", "short-secret-key", "sqlite", "empty-database-url",
+         "dev-customer-space-secret"],
+)
+def test_production_refuses_one_development_default(change, named):
+    with pytest.raises(ConfigError, match="production refuses development defaults") as info:
+        Settings.from_env({**PRODUCTION, **change})
+    assert named in str(info.value)
+    others = {"IDP_SECRET_KEY", "IDP_DATABASE_URL", "IDP_CUSTOMER_SPACE_SECRET"} - {named}
+    assert not any(other in str(info.value) for other in others)
+
+
+def test_development_accepts_the_defaults():
+    settings = Settings.from_env(DEV)
+    assert settings.is_development
+    assert settings.resolved_database_url().startswith("sqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("issuer", "message"),
+    [
+        ("https://login.example.be/", "without a trailing slash"),
+        ("http://127.0.0.1:5000/", "without a trailing slash"),
+        ("login.example.be", "http(s) URL"),
+        ("ftp://login.example.be", "http(s) URL"),
+        ("https://login.example.be?x=1", "query or fragment"),
+        ("https://login.example.be#top", "query or fragment"),
+    ],
+)
+def test_malformed_issuer_is_refused(issuer, message):
+    with pytest.raises(ConfigError, match="IDP_ISSUER") as info:
+        Settings.from_env({**DEV, "IDP_ISSUER": issuer})
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IDP_ENV", "staging"),
+        ("IDP_AUTHORIZATION_CODE_TTL", "0"),
+        ("IDP_AUTHORIZATION_CODE_TTL", "61"),
+        ("IDP_PASSWORD_MIN_LENGTH", "7"),
+        ("IDP_DEFAULT_LANGUAGE", "es"),
+    ],
+)
+def test_out_of_range_values_are_refused(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({**DEV, name: value})
+
+
+def test_docs_configuration_md_is_generated_from_the_code():
+    """Regenerate with ``IDP_ENV=development flask --app wsgi idp docs-config``."""
+    published = (REPO_ROOT / "docs" / "configuration.md").read_text()
+    assert published == configuration_table()
+
+
+def test_configuration_table_lists_every_setting_once():
+    table = configuration_table()
+    for name in Settings.__dataclass_fields__:
+        assert table.count(f"| `IDP_{name.upper()}` |") == 1
