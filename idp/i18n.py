@@ -3,6 +3,8 @@ the remembered switch, then Accept-Language, then the default. fr, nl, en, de.""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask
 from flask import Response
 from flask import current_app
@@ -42,7 +44,15 @@ def remember_switch(response: Response) -> Response:
     return response
 
 
+def language_switch_url(code: str) -> str:
+    """This same page (same query) in another language: the switch keeps the request."""
+    args = request.args.to_dict(flat=False)
+    args[COOKIE] = [code]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
 def init_i18n(app: Flask) -> None:
     """Remember language switches; give templates ``current_locale``."""
     app.after_request(remember_switch)
+    app.jinja_env.globals["language_switch_url"] = language_switch_url
     app.context_processor(lambda: {"current_locale": str(get_locale() or "fr")})
