@@ -90,6 +90,9 @@ def _configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
+        # Our pages send Referrer-Policy: no-referrer, so Flask-WTF's HTTPS Referer check would
+        # refuse every form; idp/security.py checks the Origin header instead.
+        WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE=settings.default_language,
         BABEL_TRANSLATION_DIRECTORIES=str(REPO_ROOT / "idp" / "translations"),
     )

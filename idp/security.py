@@ -3,11 +3,15 @@ referrer, nosniff, HSTS over HTTPS) and no-store on everything that is not stati
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import abort
 from flask import request
+
+PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")
 
 # No form-action: browsers apply it to the redirects that follow a login POST, which end at
 # the client's redirect URI (any scheme), so it would block the authorization response.
@@ -41,7 +45,19 @@ def refuse_nul_bytes() -> None:
         abort(400)
 
 
+def refuse_foreign_form_posts() -> None:
+    """A form on our pages posts from our origin. Browsers send Origin on POST; refuse another
+    origin (a second CSRF line behind the token). Protocol endpoints are cross-origin by design."""
+    if request.method != "POST" or request.path.startswith(PROTOCOL_PATHS):
+        return
+    origin = request.headers.get("Origin")
+    issuer = urlsplit(current_app.config["IDP"].issuer)
+    if origin is not None and origin != f"{issuer.scheme}://{issuer.netloc}":
+        abort(403)
+
+
 def init_security(app: Flask) -> None:
-    """Register the header hooks and the input guard."""
+    """Register the header hooks and the input guards."""
     app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_foreign_form_posts)
     app.after_request(add_security_headers)

@@ -84,6 +84,8 @@ class Client(TimestampMixin, Base):
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http" or not _is_loopback_ip(parts.hostname):
             return False
+        if "@" in parts.netloc:  # userinfo would defeat the exact comparison below
+            return False
         try:
             parts.port
         except ValueError:

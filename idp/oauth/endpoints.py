@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
+from flask import request as flask_request
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -17,6 +20,10 @@ from idp.models.base import utcnow
 from idp.models.oauth import Token
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
+
+
+REALM = "userinfo"
+FORM = "application/x-www-form-urlencoded"
 
 
 def find_token(value: str, hint: str | None) -> Token | None:
@@ -128,8 +135,35 @@ class UserInfo(UserInfoEndpoint):
         return context.keyring().signing_key("RS256")
 
 
+class NoCredentials(InvalidRequestError):
+    """RFC 6750 §3.1: a request without any credentials gets a challenge with no error code."""
+
+    status_code = 401
+
+    def get_headers(self):  # type: ignore[no-untyped-def]
+        return [*default_json_headers, ("WWW-Authenticate", f'Bearer realm="{REALM}"')]
+
+
+class BearerProtector(ResourceProtector):
+    """Bearer tokens in the Authorization header (RFC 6750 §2.1) or, on POST, in the form body
+    (§2.2: pyoidc and others send them there); never both at once (§2)."""
+
+    def parse_request_authorization(self, request):  # type: ignore[no-untyped-def]
+        header = request.headers.get("Authorization")
+        body = None
+        if flask_request.method == "POST" and flask_request.mimetype == FORM:
+            body = flask_request.form.get("access_token")
+        if header and body:
+            raise InvalidRequestError("Use one method to send the access token (RFC 6750 section 2).")
+        if body:
+            return self.get_token_validator("bearer"), body
+        if not header:
+            raise NoCredentials("An access token is required.")
+        return super().parse_request_authorization(request)
+
+
 def make_resource_protector() -> ResourceProtector:
     """A protector accepting our bearer access tokens."""
-    protector = ResourceProtector()
-    protector.register_token_validator(AccessTokenValidator())
+    protector = BearerProtector()
+    protector.register_token_validator(AccessTokenValidator(realm=REALM))
     return protector

@@ -262,6 +262,8 @@ SMART_APP_REFUSED = [
     "http://[::1]:49152/callback",
     "http://127.0.0.1.evil.example:49152/callback",
     "http://127.0.0.1:49152@evil.example/callback",
+    "http://evil@127.0.0.1:49152/callback",
+    "http://user:pw@127.0.0.1/callback",
     "http://127.0.0.1:99999/callback",
     "be.customerspace.smartapp:/other",
     "be.customerspace.smartapp://oauth2redirect",
