@@ -125,6 +125,7 @@ def test_login_limit_is_shared_through_redis(app, overrides):
     """SPEC §7: several workers share one rate-limit store. Two apps (two workers) on the
     same Redis see one counter."""
     from idp import create_app
+    from idp.extensions import db
     from tests import presets
 
     login = f"{uuid.uuid4().hex}@example.be"
@@ -132,11 +133,21 @@ def test_login_limit_is_shared_through_redis(app, overrides):
                 "database_url": app.config["IDP"].database_url,
                 "keys_dir": app.config["IDP"].keys_dir}
     workers = [create_app(settings), create_app(settings)]
+    address = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
     statuses = []
-    for worker in workers * 2:
-        browser = worker.test_client()
-        page = _login_page(browser)
-        statuses.append(_post_login(browser, page, login, "wrong").status_code)
+    try:
+        for worker in workers * 2:
+            browser = worker.test_client()
+            response = browser.get(AuthorizationRequest().url(), environ_base=address)
+            page_url = response.headers["Location"]
+            page = browser.get(page_url, environ_base=address)
+            statuses.append(browser.post(page_url, environ_base=address, data={
+                "csrf_token": csrf_token(page.text), "login": login, "password": "wrong",
+            }).status_code)
+    finally:
+        for worker in workers:
+            with worker.app_context():
+                db.engine.dispose()
     assert statuses == [401, 401, 429, 429]
     import redis
 

@@ -38,12 +38,12 @@ def logging_untouched():
 
 
 @pytest.fixture
-def empty_app(tmp_path, keys_template, logging_untouched):
-    """The provider on a fresh SQLite file with no tables at all."""
+def empty_app(database_url, tmp_path, keys_template, logging_untouched):
+    """The provider on a fresh database (SQLite, and PostgreSQL when configured) with no
+    tables at all."""
     keys_dir = tmp_path / "keys"
     shutil.copytree(keys_template, keys_dir)
-    app = create_app({**presets.BASE, "database_url": f"sqlite:///{tmp_path / 'm.sqlite3'}",
-                      "keys_dir": str(keys_dir)})
+    app = create_app({**presets.BASE, "database_url": database_url, "keys_dir": str(keys_dir)})
     yield app
     with app.app_context():
         db.session.remove()
