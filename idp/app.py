@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import pkgutil
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -131,11 +133,11 @@ def _enable_sqlite_pragmas(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from idp.views import errors
-    from idp.views import login
-    from idp.views import oauth
+    """Every ``idp/views/<module>.py`` that defines ``bp`` (each page area is one module)."""
+    import idp.views
 
-    app.register_blueprint(oauth.bp)
-    app.register_blueprint(login.bp)
-    app.register_blueprint(errors.bp)
+    for module in sorted(pkgutil.iter_modules(idp.views.__path__), key=lambda m: m.name):
+        blueprint = getattr(importlib.import_module(f"idp.views.{module.name}"), "bp", None)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

@@ -69,6 +69,34 @@ class Settings:
         0, "OP session cookie Max-Age, seconds; 0 makes it a browser-session cookie."
     )
     password_min_length: int = setting(12, "Minimum password length (NIST SP 800-63B).")
+    registration_link_ttl: int = setting(3 * 24 * 3600, "Activation link lifetime, seconds.")
+    registration_link_max_uses: int = setting(
+        3, "Submissions of the customer-data page one activation link allows."
+    )
+    activation_max_failures: int = setting(
+        5, "Wrong activation codes before a customer's code is locked."
+    )
+    password_reset_ttl: int = setting(3600, "Password reset link lifetime, seconds.")
+    registration_rate_limit: str = setting(
+        "5/hour;20/day", "Registration / recovery mails allowed per e-mail address and per IP."
+    )
+    activation_rate_limit: str = setting(
+        "20/hour", "Customer-data submissions allowed per client IP."
+    )
+    activation_global_rate_limit: str = setting(
+        "500/hour", "Customer-data submissions allowed in total (code-spraying brake)."
+    )
+    smtp_url: str = setting(
+        "", "SMTP server, `smtp://user:pass@host:587?starttls=1` or `smtps://host:465`; "
+        "empty: the development outbox directory."
+    )
+    mail_from: str = setting("Espace Client <no-reply@example.be>", "Sender of every mail.")
+    mail_outbox_dir: str = setting(
+        "instance/mail", "Development transport: directory of delivered mails (viewer /_dev/mail)."
+    )
+    mail_worker_interval: int = setting(
+        5, "Seconds between background deliveries of pending mail; 0 disables the worker."
+    )
     argon2_time_cost: int = setting(2, "argon2id iterations (OWASP: 2).")
     argon2_memory_cost: int = setting(19456, "argon2id memory, KiB (OWASP: 19456).")
     argon2_parallelism: int = setting(1, "argon2id lanes (OWASP: 1).")
@@ -155,6 +183,8 @@ class Settings:
             problems.append("IDP_ISSUER (https:// is required, OIDC Discovery §3)")
         if self.customer_space_secret == DEV_CUSTOMER_SPACE_SECRET:
             problems.append("IDP_CUSTOMER_SPACE_SECRET")
+        if not self.smtp_url:
+            problems.append("IDP_SMTP_URL (the development mail directory is not a mail server)")
         if not self.database_url or self.database_url.startswith("sqlite"):
             problems.append("IDP_DATABASE_URL (PostgreSQL in production)")
         if problems:

@@ -11,6 +11,9 @@ from idp.models.oauth import Token
 from idp.models.op_session import Interaction
 from idp.models.op_session import OpSession
 from idp.models.op_session import SessionClient
+from idp.models.outbox import OutboxMail
+from idp.models.registration import PasswordReset
+from idp.models.registration import RegistrationRequest
 
 __all__ = [
     "Account",
@@ -22,6 +25,9 @@ __all__ = [
     "Customer",
     "Interaction",
     "OpSession",
+    "OutboxMail",
+    "PasswordReset",
+    "RegistrationRequest",
     "SessionClient",
     "Token",
 ]

@@ -30,6 +30,7 @@ class Customer(TimestampMixin, Base):
     holder_name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(2), default="fr")
     failed_activations: Mapped[int] = mapped_column(default=0)
+    activation_locked_at: Mapped[datetime | None]
 
     contracts: Mapped[list[Contract]] = relationship(
         back_populates="customer", order_by="Contract.start_date", cascade="all, delete-orphan"

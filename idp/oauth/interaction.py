@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from authlib.common.urls import add_params_to_uri
 from flask import url_for
 from sqlalchemy import update
 
@@ -20,6 +21,8 @@ from idp.models.base import random_token
 from idp.models.base import utcnow
 from idp.models.oauth import Client
 from idp.models.op_session import Interaction
+
+DEFAULT_CLIENT_ID = "customer-space"
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,17 @@ def take_finished(uid: str) -> Interaction | None:
         .values(consumed_at=utcnow())
     )
     return item if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def initiate_login_url(client: Client, issuer: str, login_hint: str | None) -> str | None:
+    """OIDC Core §4 "Initiating Login from a Third Party": the client's initiate_login_uri with
+    ``iss`` and ``login_hint``; None when the client registered none."""
+    if not client.initiate_login_uri:
+        return None
+    params = {"iss": issuer, **({"login_hint": login_hint} if login_hint else {})}
+    return add_params_to_uri(client.initiate_login_uri, params)
+
+
+def default_client() -> Client | None:
+    """The web customer space: where people go when no application sent them."""
+    return db.session.get(Client, DEFAULT_CLIENT_ID)

@@ -16,7 +16,10 @@ from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.account import normalise_login
 from idp.oauth.authorize import foreign_interaction
+from idp.models.oauth import Client
 from idp.oauth.interaction import PendingLogin
+from idp.oauth.interaction import default_client
+from idp.oauth.interaction import initiate_login_url
 from idp.oauth.interaction import load_pending
 from idp.oauth.interaction import login_finished
 from idp.oauth.interaction import resume_url
@@ -76,3 +79,14 @@ def submit(uid: str) -> Response:
     login_finished(uid, account, ["pwd"])
     db.session.commit()
     return redirect(resume_url(uid), code=303)
+
+
+@bp.get("/start-login")
+def start_login() -> Response:
+    """Links in mails land here: hand over to a client's initiate_login_uri (OIDC Core §4)."""
+    client = db.session.get(Client, request.args.get("client_id", "")[:64]) or default_client()
+    hint = request.args.get("login_hint", "")[:254] or None
+    target = initiate_login_url(client, current_app.config["IDP"].issuer, hint) if client else None
+    if target is None:
+        return oauth_error_page(foreign_interaction().error)
+    return redirect(target)

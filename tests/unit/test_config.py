@@ -17,6 +17,7 @@ PRODUCTION = {
     "IDP_SECRET_KEY": "k" * 48,
     "IDP_CUSTOMER_SPACE_SECRET": "a-real-secret-from-the-vault",
     "IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp",
+    "IDP_SMTP_URL": "smtp://mail.example.be:587?starttls=1",
 }
 
 
@@ -63,7 +64,8 @@ def test_production_is_the_default_and_refuses_every_development_default():
     with pytest.raises(ConfigError) as info:
         Settings.from_env({})
     message = str(info.value)
-    for name in ("IDP_SECRET_KEY", "IDP_CUSTOMER_SPACE_SECRET", "IDP_DATABASE_URL"):
+    for name in ("IDP_SECRET_KEY", "IDP_CUSTOMER_SPACE_SECRET", "IDP_DATABASE_URL",
+                 "IDP_SMTP_URL", "IDP_ISSUER"):
         assert name in message
 
 
@@ -75,15 +77,18 @@ def test_production_is_the_default_and_refuses_every_development_default():
         ({"IDP_DATABASE_URL": "sqlite:////srv/idp.sqlite3"}, "IDP_DATABASE_URL"),
         ({"IDP_DATABASE_URL": ""}, "IDP_DATABASE_URL"),
         ({"IDP_CUSTOMER_SPACE_SECRET": "dev-customer-space-secret"}, "IDP_CUSTOMER_SPACE_SECRET"),
+        ({"IDP_SMTP_URL": ""}, "IDP_SMTP_URL"),
+        ({"IDP_ISSUER": "http://login.example.be"}, "IDP_ISSUER"),
     ],
     ids=["dev-secret-key", "short-secret-key", "sqlite", "empty-database-url",
-         "dev-customer-space-secret"],
+         "dev-customer-space-secret", "no-smtp", "http-issuer"],
 )
 def test_production_refuses_one_development_default(change, named):
     with pytest.raises(ConfigError, match="production refuses development defaults") as info:
         Settings.from_env({**PRODUCTION, **change})
     assert named in str(info.value)
-    others = {"IDP_SECRET_KEY", "IDP_DATABASE_URL", "IDP_CUSTOMER_SPACE_SECRET"} - {named}
+    others = {"IDP_SECRET_KEY", "IDP_DATABASE_URL", "IDP_CUSTOMER_SPACE_SECRET", "IDP_SMTP_URL",
+              "IDP_ISSUER"} - {named}
     assert not any(other in str(info.value) for other in others)
 
 
