@@ -1,0 +1,31 @@
+"""Ending an account's OP sessions and tokens (password reset, account disabled).
+
+Imports idp.models only; the caller commits. Back-channel logout notifications for the ended
+sessions are queued here too (same transaction), and delivered by idp/oauth.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from idp.models.base import utcnow
+from idp.models.oauth import Token
+from idp.models.op_session import OpSession
+
+
+def end_account_sessions(session: Session, account_id: int) -> list[str]:
+    """End every live OP session of the account and revoke all its tokens; return the sids."""
+    now = utcnow()
+    live = session.scalars(
+        select(OpSession).where(OpSession.account_id == account_id, OpSession.ended_at.is_(None))
+    ).all()
+    for op_session in live:
+        op_session.ended_at = now
+    session.execute(
+        update(Token)
+        .where(Token.account_id == account_id, Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return [op_session.sid for op_session in live]
