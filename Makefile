@@ -13,7 +13,7 @@ WORKERS ?= 2
 BIND    ?= 127.0.0.1:$(PORT)
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test serve bench lint clean-db requirements messages
+.PHONY: setup run test serve bench lint clean-db requirements messages browser-assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,27 @@ run: setup
 	@echo "  Log in as the Smart App would (in another terminal):"
 	@echo "    $(BIN)/python -m clients.smart_app login --no-browser"
 	@echo ""
-	IDP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "  Customer space (web client): http://127.0.0.1:5001"
+	@echo "  Smart App screens: $(BIN)/python -m clients.smart_app   (prints its address)"
+	@echo "  Development mail outbox: http://127.0.0.1:$(PORT)/_dev/mail"
+	@echo ""
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(BIN)/python -m clients.customer_space & \
+	  IDP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: setup
+test: setup browser-assets
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+# Browser tests use Debian's Chromium (/usr/bin/chromium; `apt-get install chromium`) driven by
+# Playwright, and axe-core from npm; without them those tests skip (CI installs both).
+browser-assets: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	  else echo "npm not found: browser tests will skip"; fi
+
+screenshots: setup browser-assets
+	IDP_SCREENSHOTS_DIR=docs/screens $(BIN)/python -m pytest -p no:cacheprovider tests/browser -q
 
 serve: setup
 	$(FLASK) db upgrade
