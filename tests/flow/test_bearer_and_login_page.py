@@ -220,3 +220,17 @@ def test_login_form_posted_from_another_origin_is_refused(test_client):
         "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
     }, headers={"Origin": "http://localhost"})
     assert same.status_code == 303
+
+
+def test_login_form_posted_with_a_null_origin_rests_on_the_csrf_token(test_client):
+    """Our own pages send Referrer-Policy: no-referrer, so browsers post them with
+    ``Origin: null``: accepted with a valid token, refused without one."""
+    page = _login_page(test_client)
+    get = test_client.get(page)
+    refused = test_client.post(page, data={"login": DEMO_ACTIVE, "password": DEMO_PASSWORD},
+                               headers={"Origin": "null"})
+    assert refused.status_code == 400
+    accepted = test_client.post(page, data={
+        "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
+    }, headers={"Origin": "null"})
+    assert accepted.status_code == 303
