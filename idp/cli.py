@@ -1,4 +1,5 @@
-"""``flask --app wsgi idp …``: keys, clients, customers, accounts, demo data, docs, purge."""
+"""``flask --app wsgi idp …``: keys, clients, customers, accounts, mail, logout, demo data,
+docs, purge."""
 
 from __future__ import annotations
 
@@ -22,9 +23,17 @@ from idp.config import REPO_ROOT
 from idp.config import Settings
 from idp.config import configuration_table
 from idp.extensions import db
+from idp.mail.outbox import MAX_ATTEMPTS
+from idp.mail.outbox import count_by_state
+from idp.mail.outbox import deliver_pending
+from idp.mail.outbox import forget_old_contexts
+from idp.mail.outbox import requeue_failed
+from idp.mail.transports import transport_for
 from idp.models.base import utcnow
 from idp.models.oauth import AuthorizationCode
 from idp.models.op_session import Interaction
+from idp.oauth.backchannel import deliver_pending as deliver_logout_tokens
+from idp.oauth.backchannel import purge_finished as purge_finished_logout_tokens
 from idp.seed import seed_demo
 
 # AppGroup, not click.Group: its commands push an app context themselves, so they also work
@@ -150,6 +159,59 @@ def purge() -> None:
     pending = db.session.execute(delete(Interaction).where(Interaction.expires_at < cutoff))
     db.session.commit()
     click.echo(f"purged {codes.rowcount} codes, {pending.rowcount} interactions")  # type: ignore[attr-defined]
+
+
+@idp_cli.group("mail")
+def mail_group() -> None:
+    """The outbox of outgoing mail."""
+
+
+@mail_group.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Mails to handle at most.")
+@click.option("--max-attempts", default=MAX_ATTEMPTS, show_default=True,
+              help="Attempts before a mail is given up on.")
+def mail_deliver(limit: int, max_attempts: int) -> None:
+    """Send the mails that are due now (the background worker does the same)."""
+    settings = _settings()
+    result = deliver_pending(db.session, transport_for(settings), settings, limit=limit,
+                             max_attempts=max_attempts)
+    forget_old_contexts(db.session, settings)
+    click.echo(f"sent {result.sent}, deferred {result.deferred}, failed {result.failed}")
+
+
+@mail_group.command("list")
+def mail_list() -> None:
+    """How many mails are waiting, given up on and sent."""
+    counts = count_by_state(db.session)
+    click.echo(f"pending {counts.pending}, failed {counts.failed}, sent {counts.sent}")
+
+
+@mail_group.command("requeue")
+def mail_requeue() -> None:
+    """Try again the mails that were given up on (for example after a long outage)."""
+    count = requeue_failed(db.session)
+    db.session.commit()
+    click.echo(f"requeued {count}")
+
+
+@idp_cli.group("logout")
+def logout_group() -> None:
+    """Back-channel logout notifications (OIDC Back-Channel Logout 1.0)."""
+
+
+@logout_group.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Notifications to handle at most.")
+def logout_deliver(limit: int) -> None:
+    """POST the logout tokens that are due now (the background worker does the same)."""
+    report = deliver_logout_tokens(limit=limit)
+    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+
+
+@logout_group.command("purge")
+@click.option("--days", default=30, show_default=True, help="Keep finished ones this long.")
+def logout_purge(days: int) -> None:
+    """Delete notifications delivered or given up on more than ``--days`` ago."""
+    click.echo(f"purged {purge_finished_logout_tokens(timedelta(days=days))}")
 
 
 def init_cli(app: Flask) -> None:

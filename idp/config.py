@@ -97,6 +97,10 @@ class Settings:
     mail_worker_interval: int = setting(
         5, "Seconds between background deliveries of pending mail; 0 disables the worker."
     )
+    logout_worker_interval: int = setting(
+        5, "Seconds between background deliveries of back-channel logout tokens; 0 disables "
+        "the worker (then run `idp logout deliver`)."
+    )
     argon2_time_cost: int = setting(2, "argon2id iterations (OWASP: 2).")
     argon2_memory_cost: int = setting(19456, "argon2id memory, KiB (OWASP: 19456).")
     argon2_parallelism: int = setting(1, "argon2id lanes (OWASP: 1).")
@@ -167,6 +171,8 @@ class Settings:
             raise ConfigError("IDP_AUTHORIZATION_CODE_TTL must be between 1 and 60 seconds")
         if self.password_min_length < 8:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
+        if self.logout_worker_interval < 0:
+            raise ConfigError("IDP_LOGOUT_WORKER_INTERVAL must be 0 (off) or a number of seconds")
         if self.default_language not in ("fr", "nl", "en", "de"):
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -50,6 +50,8 @@ def refuse_foreign_form_posts() -> None:
     origin (a second CSRF line behind the token). Protocol endpoints are cross-origin by design."""
     if request.method != "POST" or request.path.startswith(PROTOCOL_PATHS):
         return
+    if request.path == "/logout":  # RP-Initiated Logout §2 allows RPs to POST here
+        return
     origin = request.headers.get("Origin")
     issuer = urlsplit(current_app.config["IDP"].issuer)
     # Browsers send "Origin: null" for our own forms because of Referrer-Policy: no-referrer;

@@ -1,7 +1,7 @@
 """Ending an account's OP sessions and tokens (password reset, account disabled).
 
 Imports idp.models only; the caller commits. Back-channel logout notifications for the ended
-sessions are queued here too (same transaction), and delivered by idp/oauth.
+sessions are queued here too (same transaction), and delivered by idp/oauth/backchannel.py.
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from idp.models.base import utcnow
+from idp.models.logout import end_sessions
 from idp.models.oauth import Token
 from idp.models.op_session import OpSession
 
 
 def end_account_sessions(session: Session, account_id: int) -> list[str]:
-    """End every live OP session of the account and revoke all its tokens; return the sids."""
-    now = utcnow()
+    """End every live OP session of the account, queue the back-channel logout of the clients
+    that took part (OIDC Back-Channel Logout 1.0 §2.5) and revoke all its tokens; return the
+    sids ended."""
     live = session.scalars(
         select(OpSession).where(OpSession.account_id == account_id, OpSession.ended_at.is_(None))
     ).all()
-    for op_session in live:
-        op_session.ended_at = now
+    ended = end_sessions(session, live)
     session.execute(
         update(Token)
         .where(Token.account_id == account_id, Token.revoked_at.is_(None))
-        .values(revoked_at=now)
+        .values(revoked_at=utcnow())
     )
-    return [op_session.sid for op_session in live]
+    return [op_session.sid for op_session in ended]

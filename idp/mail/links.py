@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
+
 from idp.config import Settings
 
 
@@ -22,3 +25,25 @@ def login_link(settings: Settings, login: str | None = None) -> str:
 def reset_link(settings: Settings) -> str:
     """The "forgot password" page."""
     return absolute(settings, "/forgot/password")
+
+
+ONLINE_SALT = "mail-online"
+
+
+def _online_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=ONLINE_SALT)
+
+
+def view_online_link(settings: Settings, mail_id: int) -> str:
+    """The "view online" page of a sent mail: a signed, time-limited token of its outbox id."""
+    return absolute(settings, f"/mail/{_online_serializer(settings).dumps(mail_id)}")
+
+
+def online_mail_id(settings: Settings, token: str) -> int | None:
+    """The outbox id a "view online" token names; None when forged or older than the
+    registration link lifetime."""
+    try:
+        value = _online_serializer(settings).loads(token, max_age=settings.registration_link_ttl)
+    except BadData:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -5,6 +5,7 @@ from idp.models.account import AccountCustomer
 from idp.models.base import Base
 from idp.models.customer import Contract
 from idp.models.customer import Customer
+from idp.models.logout import LogoutNotification
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Client
 from idp.models.oauth import Token
@@ -24,6 +25,7 @@ __all__ = [
     "Contract",
     "Customer",
     "Interaction",
+    "LogoutNotification",
     "OpSession",
     "OutboxMail",
     "PasswordReset",

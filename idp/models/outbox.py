@@ -20,7 +20,8 @@ from idp.models.base import utcnow
 class OutboxMail(Base):
     """One mail to send: template, language and context; retried with backoff until sent.
 
-    The context may hold a one-time link; it is cleared once the mail is sent.
+    The context may hold a one-time link; it is cleared once the mail is sent, except for the
+    activation mail, whose "view online" page needs it until the link itself expires.
     """
 
     __tablename__ = "outbox_mail"

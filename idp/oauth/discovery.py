@@ -1,4 +1,5 @@
-"""The OpenID Provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2, RFC 9207 §3)."""
+"""The OpenID Provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2, RFC 9207 §3,
+RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "jwks_uri": f"{base}/jwks.json",
         "revocation_endpoint": f"{base}/revoke",
         "introspection_endpoint": f"{base}/introspect",
+        "end_session_endpoint": f"{base}/logout",
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -39,4 +41,6 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "ui_locales_supported": ["fr", "nl", "en", "de"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,  # logout tokens carry ``sid``
     }

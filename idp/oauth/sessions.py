@@ -1,5 +1,6 @@
 """OP login sessions: the server side of SSO. The cookie holds a random secret; the database
-holds its hash and the public ``sid`` (OIDC Front/Back-Channel Logout ``sid``)."""
+holds its hash and the public ``sid`` (OIDC Front/Back-Channel Logout ``sid``). Ending a session
+queues its back-channel logout notifications in the same transaction."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from idp.models.account import Account
 from idp.models.base import random_token
 from idp.models.base import token_hash
 from idp.models.base import utcnow
+from idp.models.logout import end_sessions
 from idp.models.op_session import OpSession
 
 COOKIE_NAME = "idp_session"
@@ -54,5 +56,6 @@ def start_session(account: Account, amr: list[str], settings: Settings) -> NewSe
 
 
 def end_session(op_session: OpSession) -> None:
-    """End the session (caller commits). Offline refresh tokens outlive it (OIDC Core §11)."""
-    op_session.ended_at = utcnow()
+    """End the session and queue its back-channel logout tokens (Back-Channel Logout 1.0 §2.5);
+    the caller commits. Offline refresh tokens outlive it (OIDC Core §11)."""
+    end_sessions(db.session, [op_session])

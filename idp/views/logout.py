@@ -1,0 +1,80 @@
+"""Logout pages: the end_session_endpoint (/logout, RP-Initiated Logout 1.0), the End-User's
+confirmation, and the "you are logged out" page. Parse → idp.oauth.logout → respond."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.oauth import context
+from idp.oauth.backchannel import wake_logout_worker
+from idp.oauth.logout import LogoutDecision
+from idp.oauth.logout import decide_logout
+from idp.oauth.logout import log_out
+from idp.oauth.sessions import COOKIE_NAME
+from idp.oauth.sessions import find_live_session
+
+bp = Blueprint("logout", __name__)
+
+
+def _decide(pairs: list[tuple[str, str]]) -> LogoutDecision:
+    """Validate the request against this browser's session; pages speak its ``ui_locales``."""
+    g.ui_locales = (dict(pairs).get("ui_locales") or "").split()[:8]
+    return decide_logout(pairs, find_live_session(request.cookies.get(COOKIE_NAME)))
+
+
+def _page(template: str, status: int = 200, **values: object) -> Response:
+    response = current_app.make_response((render_template(template, **values), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _logged_out(decision: LogoutDecision) -> Response:
+    """End the session, clear the cookie, then go to the client's URI or our page."""
+    log_out(decision.target)
+    db.session.commit()
+    wake_logout_worker()
+    locales = " ".join(g.get("ui_locales", []))
+    target = decision.redirect_uri or url_for(
+        "logout.logged_out", **({"ui_locales": locales} if locales else {})
+    )
+    response = redirect(target, 303 if request.method == "POST" else 302)
+    settings = context.settings()
+    response.delete_cookie(COOKIE_NAME, path="/", secure=settings.uses_https, httponly=True,
+                           samesite="Lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # RP-Initiated Logout 1.0 §2: the RP may POST a form from its own origin
+def end_session() -> Response:
+    """RP-Initiated Logout 1.0 §2: log out at once, or ask the End-User first."""
+    decision = _decide(list(request.values.items(multi=True)))
+    if decision.confirm:
+        db.session.rollback()
+        return _page("logout_confirm.html", params=decision.params,
+                     client_name=decision.client_name)
+    return _logged_out(decision)
+
+
+@bp.post("/logout/confirm")
+def confirm() -> Response:
+    """The End-User's "yes" (CSRF-protected form): the original request, validated again."""
+    pairs = [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"]
+    return _logged_out(_decide(pairs))
+
+
+@bp.get("/logged-out")
+def logged_out() -> Response:
+    """The page shown when no valid post-logout redirect was asked for."""
+    g.ui_locales = (request.args.get("ui_locales") or "").split()[:8]
+    return _page("logged_out.html")

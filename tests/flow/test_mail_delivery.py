@@ -1,0 +1,500 @@
+"""Mail delivery (issue "Mail"): the outbox against a real SMTP server on loopback (aiosmtpd),
+a server that is down (nothing lost, retried with backoff, given up after max attempts), two
+workers at once (each mail sent once), the background worker, the CLI, the development
+viewer and the "view online" page."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import message_from_bytes
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from sqlalchemy.exc import OperationalError
+
+from idp.extensions import db
+from idp.mail import worker as worker_module
+from idp.mail.links import login_link
+from idp.mail.links import view_online_link
+from idp.mail.outbox import CLAIM_LEASE
+from idp.mail.outbox import VIEW_ONLINE
+from idp.mail.outbox import backoff
+from idp.mail.outbox import deliver_pending
+from idp.mail.outbox import enqueue
+from idp.mail.outbox import forget_old_contexts
+from idp.mail.transports import DirectoryTransport
+from idp.mail.transports import SmtpTransport
+from idp.mail.transports import transport_for
+from idp.mail.worker import EXTENSION
+from idp.models.base import utcnow
+from idp.models.outbox import OutboxMail
+from idp.views.mail_online import MAIL_CSP
+
+TO = "klant@example.be"
+SMTP_PASSWORD = "s3cret-smtp-pass"
+
+
+@pytest.fixture
+def overrides(tmp_path):
+    """Delivered development mail goes to this test's own directory."""
+    return {"mail_outbox_dir": str(tmp_path / "outbox")}
+
+
+@pytest.fixture
+def settings(app):
+    return app.config["IDP"]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the OS just handed it out)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every envelope; refuses recipients starting with ``refused``."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self):
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+def start_smtp(port: int, **smtp_parameters) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **smtp_parameters)
+    controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback: (transport to it, its inbox)."""
+    port = free_port()
+    controller, inbox = start_smtp(port)
+    yield SmtpTransport.from_url(f"smtp://127.0.0.1:{port}?timeout=5"), inbox
+    controller.stop()
+
+
+def add_mail(app, template: str = "forgot_login", to: str = TO, language: str = "nl") -> int:
+    """Enqueue one mail and commit, as a service would; its outbox id."""
+    settings = app.config["IDP"]
+    contexts = {
+        "forgot_login": {"login": "jan.peeters", "login_link": login_link(settings, "jan.peeters")},
+        "activation": {"link": f"{settings.issuer}/register/tok3n"},
+    }
+    with app.app_context():
+        mail = enqueue(db.session, to=to, template=template, language=language,
+                       context=contexts[template])
+        db.session.commit()
+        return mail.id
+
+
+def row(app, mail_id: int) -> OutboxMail:
+    with app.app_context():
+        mail = db.session.get(OutboxMail, mail_id)
+        db.session.expunge(mail)
+        return mail
+
+
+def deliver(app, transport, **kwargs):
+    with app.app_context():
+        return deliver_pending(db.session, transport, app.config["IDP"], **kwargs)
+
+
+# ---- SMTP ---------------------------------------------------------------------------------
+
+
+def test_delivers_multipart_alternative_over_smtp(app, settings, smtp):
+    transport, inbox = smtp
+    mail_id = add_mail(app, "activation", language="fr")
+    result = deliver(app, transport)
+    assert (result.sent, result.failed, result.deferred) == (1, 0, 0)
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == [TO]
+    [message] = inbox.messages()
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["To"] == TO
+    assert message["From"] == settings.mail_from
+    with app.app_context():
+        from idp.mail.render import render
+
+        expected_subject = render("activation", "fr", {"link": f"{settings.issuer}/x"},
+                                  settings)[0]
+    assert message["Subject"] == expected_subject
+    assert message["Content-Language"] == "fr"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    activation_link = f"{settings.issuer}/register/tok3n"
+    assert activation_link in text and activation_link in html
+    assert view_online_link(settings, mail_id) in text
+    sent = row(app, mail_id)
+    assert sent.sent_at is not None and sent.attempts == 1 and sent.last_error is None
+    assert sent.context == {"link": f"{settings.issuer}/register/tok3n"}  # kept for "view online"
+
+
+def test_context_is_cleared_once_sent_unless_a_view_online_page_needs_it(app, smtp):
+    transport, _inbox = smtp
+    assert "forgot_login" not in VIEW_ONLINE
+    mail_id = add_mail(app, "forgot_login")
+    assert deliver(app, transport).sent == 1
+    assert row(app, mail_id).context is None
+    assert deliver(app, transport).sent == 0  # sent once only
+
+
+def test_server_down_loses_nothing_and_retries_later(app, smtp):
+    transport, inbox = smtp
+    down = SmtpTransport.from_url(f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:{free_port()}")
+    mail_id = add_mail(app)
+    before = utcnow()
+    result = deliver(app, down)
+    assert (result.sent, result.failed, result.deferred) == (0, 0, 1)
+    waiting = row(app, mail_id)
+    assert waiting.attempts == 1 and waiting.sent_at is None and waiting.failed_at is None
+    assert waiting.next_try_at >= before + backoff(1)
+    assert waiting.last_error and "Connection" in waiting.last_error
+    assert SMTP_PASSWORD not in waiting.last_error
+    assert waiting.context is not None
+    assert deliver(app, transport).sent == 0  # not due yet: backoff
+    later = deliver(app, transport, now=waiting.next_try_at + timedelta(seconds=1))
+    assert later.sent == 1 and len(inbox.envelopes) == 1
+    delivered = row(app, mail_id)
+    assert delivered.sent_at is not None and delivered.attempts == 2
+
+
+def test_gives_up_after_max_attempts(app):
+    down = SmtpTransport.from_url(f"smtp://127.0.0.1:{free_port()}")
+    mail_id = add_mail(app)
+    now = utcnow()
+    outcomes = []
+    for _ in range(3):
+        result = deliver(app, down, now=now, max_attempts=3)
+        outcomes.append((result.deferred, result.failed))
+        now = row(app, mail_id).next_try_at + timedelta(seconds=1)
+    assert outcomes == [(1, 0), (1, 0), (0, 1)]
+    given_up = row(app, mail_id)
+    assert given_up.failed_at is not None and given_up.attempts == 3 and given_up.sent_at is None
+    assert deliver(app, down, now=now + timedelta(days=1)).failed == 0  # never tried again
+
+
+def test_a_permanently_refused_recipient_is_given_up_at_once(app, smtp):
+    transport, inbox = smtp
+    mail_id = add_mail(app, to="refused@example.be")
+    result = deliver(app, transport)
+    assert (result.sent, result.failed, result.deferred) == (0, 1, 0)
+    refused = row(app, mail_id)
+    assert refused.failed_at is not None and "550" in refused.last_error
+    assert inbox.envelopes == []
+
+
+def test_smtp_login_failure_keeps_the_password_out_of_last_error(app):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=False, handled=False)
+
+    port = free_port()
+    controller, _inbox = start_smtp(port, authenticator=authenticator, auth_require_tls=False)
+    try:
+        mail_id = add_mail(app)
+        transport = SmtpTransport.from_url(f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:{port}")
+        assert deliver(app, transport).deferred == 1
+    finally:
+        controller.stop()
+    error = row(app, mail_id).last_error
+    assert "SMTPAuthenticationError" in error and SMTP_PASSWORD not in error
+
+
+def test_smtp_login_success(app):
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode())
+
+    port = free_port()
+    controller, inbox = start_smtp(port, authenticator=authenticator, auth_require_tls=False)
+    try:
+        add_mail(app)
+        transport = SmtpTransport.from_url(
+            f"smtp://mail%40er:{SMTP_PASSWORD}@127.0.0.1:{port}")
+        assert deliver(app, transport).sent == 1
+    finally:
+        controller.stop()
+    assert seen == [(b"mail@er", SMTP_PASSWORD.encode())] and len(inbox.envelopes) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mx.example.be", ("mx.example.be", 25, False, False, None, None, 30)),
+        ("smtp://u:p%40ss@mx.example.be?starttls=1&timeout=7",
+         ("mx.example.be", 587, False, True, "u", "p@ss", 7)),
+        ("smtp://mx.example.be:2525?starttls=true", ("mx.example.be", 2525, False, True,
+                                                     None, None, 30)),
+        ("smtps://u:p@mx.example.be", ("mx.example.be", 465, True, False, "u", "p", 30)),
+    ],
+)
+def test_smtp_url_options(url, expected):
+    t = SmtpTransport.from_url(url)
+    assert (t.host, t.port, t.implicit_tls, t.starttls, t.username, t.password,
+            t.timeout) == expected
+
+
+@pytest.mark.parametrize("url", ["http://mx.example.be", "smtp://", "mx.example.be:25"])
+def test_malformed_smtp_url_is_refused(url):
+    with pytest.raises(ValueError):
+        SmtpTransport.from_url(url)
+
+
+def test_transport_follows_the_settings(settings, tmp_path):
+    assert isinstance(transport_for(settings), DirectoryTransport)
+    assert transport_for(settings).directory == tmp_path / "outbox"
+    smtp_settings = dataclasses.replace(settings, smtp_url="smtps://mx.example.be")
+    assert isinstance(transport_for(smtp_settings), SmtpTransport)
+
+
+@pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (7, 1920),
+                                                    (8, 3600), (20, 3600)])
+def test_backoff_doubles_up_to_an_hour(attempts, seconds):
+    assert backoff(attempts) == timedelta(seconds=seconds)
+
+
+# ---- several workers ----------------------------------------------------------------------
+
+
+class RecordingTransport:
+    """Counts every message it is asked to send (slowly, so workers overlap)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, message) -> None:
+        time.sleep(0.005)
+        with self.lock:
+            self.sent.append(message["To"])
+
+
+def test_two_workers_at_once_send_each_mail_once(app):
+    ids = [add_mail(app, to=f"klant{i}@example.be") for i in range(30)]
+    transport = RecordingTransport()
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(deliver_pending(db.session, transport, app.config["IDP"]))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(transport.sent) == sorted(f"klant{i}@example.be" for i in range(30))
+    assert sum(r.sent for r in results) == 30
+    assert all(row(app, i).sent_at is not None for i in ids)
+
+
+def test_a_claimed_mail_is_retried_once_its_lease_expires(app, smtp):
+    """A worker that died after claiming leaves the mail reserved, not lost."""
+    transport, inbox = smtp
+    mail_id = add_mail(app)
+    now = utcnow()
+    with app.app_context():
+        from idp.mail.outbox import _claim
+
+        assert _claim(db.session, mail_id, now) is not None  # ... and the worker dies here
+    assert deliver(app, transport, now=now + timedelta(seconds=1)).sent == 0
+    assert deliver(app, transport, now=now + CLAIM_LEASE + timedelta(seconds=1)).sent == 1
+    assert len(inbox.envelopes) == 1
+
+
+# ---- the background worker ----------------------------------------------------------------
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_no_worker_when_the_interval_is_zero(app):
+    assert EXTENSION not in app.extensions
+
+
+@pytest.mark.settings(mail_worker_interval=1)
+def test_background_worker_delivers_within_seconds_and_stops(app, test_client, tmp_path):
+    worker = app.extensions[EXTENSION]
+    assert not worker.running  # no request yet: CLI commands never start one
+    try:
+        test_client.get("/.well-known/openid-configuration")
+        assert worker.running
+        mail_id = add_mail(app)
+        assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    finally:
+        worker.stop()
+    assert not worker.running
+    test_client.get("/.well-known/openid-configuration")
+    assert not worker.running  # a stopped worker stays stopped
+
+
+@pytest.mark.settings(mail_worker_interval=1)
+def test_background_worker_survives_database_errors(app, test_client, monkeypatch, caplog):
+    real = worker_module.deliver_pending
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("database is down"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "deliver_pending", flaky)
+    worker = app.extensions[EXTENSION]
+    try:
+        mail_id = add_mail(app)
+        test_client.get("/.well-known/openid-configuration")
+        assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
+    finally:
+        worker.stop()
+    assert len(calls) >= 2
+    assert "mail delivery run failed" in caplog.text
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_deliver_list_and_requeue(app, runner, tmp_path):
+    add_mail(app)
+    listed = runner.invoke(args=["idp", "mail", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "pending 1, failed 0, sent 0" in listed.output
+    result = runner.invoke(args=["idp", "mail", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1, deferred 0, failed 0" in result.output
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert "pending 0, failed 0, sent 1" in runner.invoke(args=["idp", "mail", "list"]).output
+
+    failed_id = add_mail(app)
+    with app.app_context():
+        db.session.get(OutboxMail, failed_id).failed_at = utcnow()
+        db.session.commit()
+    assert "failed 1" in runner.invoke(args=["idp", "mail", "list"]).output
+    requeued = runner.invoke(args=["idp", "mail", "requeue"])
+    assert "requeued 1" in requeued.output
+    assert "sent 1, deferred 0, failed 0" in runner.invoke(args=["idp", "mail", "deliver"]).output
+
+
+# ---- development viewer -------------------------------------------------------------------
+
+
+def test_dev_viewer_lists_and_shows_delivered_mail(app, settings, test_client):
+    add_mail(app, "forgot_login", language="en")
+    add_mail(app, "activation", language="en")
+    assert deliver(app, transport_for(settings)).sent == 2
+    index = test_client.get("/_dev/mail")
+    assert index.status_code == 200
+    subjects = re.findall(r'<a href="/_dev/mail/([^"]+)">([^<]+)</a>', index.text)
+    assert [s for _n, s in subjects] == ["Activate your customer space",
+                                         "Your customer space login"]  # newest first
+    name = subjects[0][0]
+    detail = test_client.get(f"/_dev/mail/{name}")
+    assert detail.status_code == 200
+    assert "Dear customer," in detail.text
+    assert "&lt;!doctype html&gt;" in detail.text  # the HTML part shown as source
+    assert "<table" not in detail.text
+    raw = test_client.get(f"/_dev/mail/{name}/html")
+    assert raw.status_code == 200 and raw.text.startswith("<!doctype html>")
+    assert raw.headers["Content-Security-Policy"] == MAIL_CSP
+    assert "sandbox" in raw.headers["Content-Security-Policy"]
+    assert test_client.get("/_dev/mail/nonexistent").status_code == 404
+    assert test_client.get("/_dev/mail/..%2F..%2Fidp.sqlite3").status_code == 404
+
+
+def test_dev_viewer_is_absent_outside_development(app, settings, test_client, monkeypatch):
+    add_mail(app)
+    deliver(app, transport_for(settings))
+    name = DirectoryTransport(settings.path(settings.mail_outbox_dir)).names()[0]
+    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(settings, env="production"))
+    for path in ("/_dev/mail", f"/_dev/mail/{name}", f"/_dev/mail/{name}/html"):
+        assert test_client.get(path).status_code == 404, path
+
+
+# ---- "view online" ------------------------------------------------------------------------
+
+
+def online_path(app, settings, mail_id: int) -> str:
+    return view_online_link(settings, mail_id).removeprefix(settings.issuer)
+
+
+def test_view_online_page_shows_the_activation_mail(app, settings, test_client):
+    mail_id = add_mail(app, "activation", language="en")
+    deliver(app, transport_for(settings))
+    page = test_client.get(online_path(app, settings, mail_id),
+                           base_url="http://evil.example:8443")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"] == MAIL_CSP
+    assert "noindex" in page.headers["X-Robots-Tag"]
+    assert "Continue my activation" in page.text
+    assert f'href="{settings.issuer}/register/tok3n"' in page.text
+    assert "View the online version." not in page.text
+    assert "evil.example" not in page.text
+
+
+def test_view_online_refuses_forged_foreign_unsent_and_expired_mail(app, settings, test_client):
+    unsent = add_mail(app, "activation")
+    assert test_client.get(online_path(app, settings, unsent)).status_code == 404
+    deliver(app, transport_for(settings))
+    path = online_path(app, settings, unsent)
+    assert test_client.get(path).status_code == 200
+    tampered = path[:-2] + ("BB" if path.endswith("AA") else "AA")
+    assert test_client.get(tampered).status_code == 404
+    other_key = dataclasses.replace(settings, secret_key="another-secret-key-0123456789abcdef")
+    assert test_client.get(online_path(app, other_key, unsent)).status_code == 404
+    not_activation = add_mail(app, "forgot_login")
+    deliver(app, transport_for(settings))
+    assert test_client.get(online_path(app, settings, not_activation)).status_code == 404
+    with app.app_context():  # the registration link's lifetime has passed
+        mail = db.session.get(OutboxMail, unsent)
+        mail.created_at = utcnow() - timedelta(seconds=settings.registration_link_ttl + 1)
+        db.session.commit()
+    assert test_client.get(path).status_code == 404
+
+
+def test_expired_view_online_context_is_forgotten(app, settings):
+    mail_id = add_mail(app, "activation")
+    deliver(app, transport_for(settings))
+    assert row(app, mail_id).context is not None
+    with app.app_context():
+        assert forget_old_contexts(db.session, settings) == 0  # still within the link's life
+        later = utcnow() + timedelta(seconds=settings.registration_link_ttl + 1)
+        assert forget_old_contexts(db.session, settings, later) == 1
+    assert row(app, mail_id).context is None
