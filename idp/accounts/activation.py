@@ -1,18 +1,25 @@
-"""Customer numbers and activation codes: normalisation, format and verification.
+"""Customer numbers and activation codes: normalisation, format, verification with lockout,
+and the creation of an account for a customer (SPEC §2, §3.5, §3.6).
 
-Imports idp.models and idp.accounts.passwords.
+Imports idp.models, idp.config and idp.accounts.{login,passwords}.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from idp.accounts.login import _dummy_hash
 from idp.accounts.login import find_account_by_login
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
+from idp.accounts.passwords import verify_password
 from idp.config import Settings
 from idp.models.account import Account
 from idp.models.account import normalise_login
@@ -45,6 +52,76 @@ def is_activation_code(value: str) -> bool:
     return bool(ACTIVATION_CODE.fullmatch(value))
 
 
+class Verification(StrEnum):
+    """What a customer number and activation code prove."""
+
+    VERIFIED = "verified"
+    WRONG = "wrong"  # unknown number, wrong code, or no code to check: one answer for all
+    LOCKED = "locked"
+    ALREADY_ACTIVATED = "already_activated"
+
+
+@dataclass(frozen=True)
+class ActivationCheck:
+    """The verdict, and the customer when the verdict names one (verified, already activated)."""
+
+    outcome: Verification
+    customer: Customer | None = None
+
+
+def verify_activation(
+    session: Session, customer_number: str, code: str, settings: Settings
+) -> ActivationCheck:
+    """Check a customer number and activation code (the caller commits, failures included).
+
+    Every check of a code first takes one attempt with a conditional UPDATE, so parallel
+    guesses never exceed ``activation_max_failures``; a right code gives the attempts back.
+    Past the limit the code is locked (``activation_locked_at``) until billing re-imports it.
+    An already-activated customer has no code left to check (it is void): the number alone
+    decides, which SPEC §3.5 asks for. Unknown numbers cost one argon2 verification too.
+    """
+    number = normalise_customer_number(customer_number)
+    customer = session.scalar(select(Customer).where(Customer.number == number))
+    if customer is not None and customer.activated_at is not None:
+        return ActivationCheck(Verification.ALREADY_ACTIVATED, customer)
+    if customer is None or customer.activation_code_hash is None:
+        _spend_equal_time(code, settings)
+        return ActivationCheck(Verification.WRONG)
+    if not _take_attempt(session, customer, settings):
+        _spend_equal_time(code, settings)
+        return ActivationCheck(Verification.LOCKED)
+    if not verify_password(customer.activation_code_hash, normalise_activation_code(code),
+                           settings):
+        if customer.failed_activations >= settings.activation_max_failures:
+            customer.activation_locked_at = customer.activation_locked_at or utcnow()
+        return ActivationCheck(Verification.WRONG)
+    customer.failed_activations = 0
+    return ActivationCheck(Verification.VERIFIED, customer)
+
+
+def _take_attempt(session: Session, customer: Customer, settings: Settings) -> bool:
+    """Count one failure in advance, atomically; False when the code is already locked."""
+    taken = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id,
+               Customer.failed_activations < settings.activation_max_failures)
+        .values(failed_activations=Customer.failed_activations + 1)
+        .returning(Customer.failed_activations)
+    ).scalar()
+    if taken is None:
+        customer.activation_locked_at = customer.activation_locked_at or utcnow()
+        return False
+    set_committed_value(customer, "failed_activations", taken)
+    return True
+
+
+def _spend_equal_time(code: str, settings: Settings) -> None:
+    dummy = _dummy_hash(
+        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+    )
+    verify_password(dummy, code, settings)
+
+
 class AccountCreationError(ValueError):
     """The account cannot be created; ``reason`` is a stable key for messages."""
 
@@ -66,6 +143,10 @@ def create_account(
     """Create an account linked to the customer, consuming its activation code (caller commits).
 
     Refuses a customer that already has an account, a taken login and a refused password.
+    Two parallel creations for one customer make one account: the customer is claimed with a
+    conditional UPDATE (the loser gets ``customer_already_activated``), and the unique
+    ``account_customer.customer_id`` is the last line (an IntegrityError at flush, for the
+    caller to roll back).
     """
     number = normalise_customer_number(customer_number)
     customer = session.scalar(select(Customer).where(Customer.number == number))
@@ -78,6 +159,14 @@ def create_account(
     reasons = check_password_policy(password, settings, (login, email, number))
     if reasons:
         raise AccountCreationError("password_refused", ", ".join(r.value for r in reasons))
+    claimed = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.activated_at.is_(None))
+        .values(activated_at=utcnow(), activation_code_hash=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AccountCreationError("customer_already_activated", "customer already has an account")
     account = Account(
         login=normalise_login(login),
         email=email.strip(),
@@ -86,8 +175,6 @@ def create_account(
         language=language or customer.language,
     )
     account.customers.append(customer)
-    customer.activated_at = utcnow()
-    customer.activation_code_hash = None
     session.add(account)
     session.flush()
     return account

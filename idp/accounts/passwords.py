@@ -1,12 +1,19 @@
 """argon2id hashing and the password policy of SPEC §3.6 (NIST SP 800-63B).
 
+The policy has no composition rules: a minimum length, no truncation, NFKC, and a blocklist
+(common/breached passwords from ``idp/data/common-passwords.txt``, repetitive or sequential
+strings, the service's own name, and the person's login, e-mail and customer number).
+
 Imports argon2-cffi and idp.config only.
 """
 
 from __future__ import annotations
 
+import string
 import unicodedata
-from enum import Enum
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
@@ -15,14 +22,22 @@ from argon2.exceptions import VerificationError
 from idp.config import Settings
 
 MAX_LENGTH = 256  # NIST SP 800-63B §3.1.1.2: accept at least 64; never truncate.
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+# Words attackers try first against this service, compared without spaces or punctuation.
+SERVICE_WORDS = ("engie", "espaceclient", "smartapp", "klantenzone", "kundenbereich",
+                 "customerspace")
+_EDGES = string.digits + string.punctuation + string.whitespace
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why a password is refused; the view maps each to a plain-words message."""
 
     TOO_SHORT = "too_short"
     TOO_LONG = "too_long"
     CONTAINS_CONTEXT = "contains_context"
+    COMMON = "common"
+    REPETITIVE = "repetitive"
+    CONTAINS_SERVICE_NAME = "contains_service_name"
 
 
 def normalise(password: str) -> str:
@@ -63,20 +78,81 @@ def needs_rehash(stored_hash: str, settings: Settings) -> bool:
 def check_password_policy(
     password: str, settings: Settings, context: tuple[str, ...] = ()
 ) -> list[Reason]:
-    """Reasons to refuse the password (empty when acceptable); no composition rules."""
+    """Reasons to refuse the password (empty when acceptable); no composition rules.
+
+    ``context`` holds the person's own words (login, e-mail, customer number). An overlong
+    password is refused for that alone: it is never truncated to be checked.
+    """
     pw = normalise(password)
+    if len(pw) > MAX_LENGTH:
+        return [Reason.TOO_LONG]
     reasons = []
     if len(pw) < settings.password_min_length:
         reasons.append(Reason.TOO_SHORT)
-    if len(pw) > MAX_LENGTH:
-        reasons.append(Reason.TOO_LONG)
     folded = pw.casefold()
-    for word in context:
-        for part in _context_parts(word):
-            if part in folded:
-                reasons.append(Reason.CONTAINS_CONTEXT)
-                return reasons
+    if is_common(folded):
+        reasons.append(Reason.COMMON)
+    if is_repetitive(folded):
+        reasons.append(Reason.REPETITIVE)
+    if any(_contains(folded, part) for word in context for part in _context_parts(word)):
+        reasons.append(Reason.CONTAINS_CONTEXT)
+    if any(word in _alnum(folded) for word in SERVICE_WORDS):
+        reasons.append(Reason.CONTAINS_SERVICE_NAME)
     return reasons
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped blocklist, read once on first use (lower-case, NFKC)."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line)
+
+
+def is_common(folded: str) -> bool:
+    """On the list as typed, without digits/punctuation around it (``Password-2026!``), or
+    repeated (``monkeymonkey``); also with its separators removed."""
+    common = common_passwords()
+    for candidate in {folded, _alnum(folded)}:
+        core = candidate.strip(_EDGES)
+        for word in (candidate, core, _period(candidate), _period(core)):
+            if len(word) >= 4 and word in common:
+                return True
+    return False
+
+
+def is_repetitive(folded: str) -> bool:
+    """One to three characters repeated (``aaaaaaaaaaaa``, ``abcabcabcabc``) or a straight
+    run (``abcdefghijkl``, ``123456789012``, ``987654321098``)."""
+    if len(folded) < 2:
+        return bool(folded)
+    if len(_period(folded)) <= 3:
+        return True
+    steps = {_step(a, b) for a, b in zip(folded, folded[1:], strict=False)}
+    return steps in ({1}, {-1})
+
+
+def _step(a: str, b: str) -> int:
+    if a.isdigit() and b.isdigit() and a.isascii() and b.isascii():
+        return (int(b) - int(a) + 5) % 10 - 5  # 9 → 0 continues a run of digits
+    return ord(b) - ord(a)
+
+
+def _period(word: str) -> str:
+    """The shortest unit whose repetition makes ``word`` (the word itself if none)."""
+    for size in range(1, len(word) // 2 + 1):
+        if len(word) % size == 0 and word[:size] * (len(word) // size) == word:
+            return word[:size]
+    return word
+
+
+def _alnum(word: str) -> str:
+    return "".join(c for c in word if c.isalnum())
+
+
+def _contains(folded: str, part: str) -> bool:
+    """``part`` in the password, also once spaces and punctuation are ignored on both sides."""
+    bare = _alnum(part)
+    return part in folded or (len(bare) >= 4 and bare in _alnum(folded))
 
 
 def _context_parts(word: str) -> set[str]:
