@@ -1,0 +1,198 @@
+"""Forgot login, forgot password and the password reset (SPEC §3.8).
+
+Services take plain values, return results or raise domain errors; the caller commits once, so
+the mail in the outbox is committed with the change that caused it. Imports idp.models,
+idp.accounts, idp.mail and idp.config (and itsdangerous), never flask.
+
+Decisions:
+
+- A reset link is ``URLSafeTimedSerializer(secret_key, salt="password-reset")`` over a random
+  secret; only the secret's SHA-256 is stored (PasswordReset). The salt keeps tokens signed for
+  another purpose (activation, cookies) from ever being read as a reset token.
+- Opening the link (GET, HEAD: a mail scanner) consumes nothing; only a successful new password
+  does, by a conditional UPDATE (``used_at IS NULL``) so two parallel submissions change the
+  password once.
+- A new reset request deletes the account's older unused links: only the latest mail works.
+  A successful reset deletes the other unused ones too.
+- Mails go only to active accounts whose address is verified: a disabled or locked account, an
+  unverified address and an unknown one all get the same answer and no mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from idp.accounts.passwords import Reason
+from idp.accounts.passwords import check_password_policy
+from idp.accounts.passwords import hash_password
+from idp.accounts.sessions import end_account_sessions
+from idp.config import Settings
+from idp.mail.links import absolute
+from idp.mail.links import login_link
+from idp.mail.links import reset_link
+from idp.mail.outbox import enqueue
+from idp.models.account import ACTIVE
+from idp.models.account import Account
+from idp.models.base import random_token
+from idp.models.base import token_hash
+from idp.models.base import utcnow
+from idp.models.registration import PasswordReset
+
+RESET_SALT = "password-reset"
+MAX_TOKEN_LENGTH = 512
+MAX_EMAIL_LENGTH = 254
+
+
+class ResetLinkDead(Exception):
+    """The reset link is forged, expired, already used, superseded or its account disabled."""
+
+
+class PasswordRefused(ValueError):
+    """The new password breaks the policy; ``reasons`` say why (SPEC §3.6)."""
+
+    def __init__(self, reasons: list[Reason]):
+        super().__init__(", ".join(r.value for r in reasons))
+        self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class ResetLink:
+    """An open reset link: whose password it sets, and what the password must not contain."""
+
+    reset_id: int
+    account_id: int
+    login: str
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """The outcome of a reset: the account's login (for the "log in" button)."""
+
+    login: str
+
+
+def normalise_email(email: str) -> str:
+    """Addresses are compared without surrounding spaces and without regard to case."""
+    return email.strip().lower()
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=RESET_SALT)
+
+
+def _recipients(session: Session, email: str) -> list[Account]:
+    """Active accounts whose verified address is ``email`` (an address may serve several)."""
+    address = normalise_email(email)
+    if not address or len(address) > MAX_EMAIL_LENGTH:
+        return []
+    return list(session.scalars(
+        select(Account)
+        .where(func.lower(Account.email) == address, Account.status == ACTIVE,
+               Account.email_verified.is_(True))
+        .order_by(Account.id)
+    ))
+
+
+def request_password_reset(session: Session, email: str, settings: Settings) -> int:
+    """Queue a reset mail for each active account of ``email``; return how many (the page
+    must not tell). Older unused links of those accounts stop working."""
+    accounts = _recipients(session, email)
+    for account in accounts:
+        session.execute(delete(PasswordReset).where(
+            PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
+        ))
+        secret = random_token(32)
+        session.add(PasswordReset(
+            account_id=account.id, secret_hash=token_hash(secret),
+            expires_at=utcnow() + timedelta(seconds=settings.password_reset_ttl),
+        ))
+        token = _serializer(settings).dumps(secret)
+        enqueue(session, to=account.email, template="reset_password", language=account.language,
+                context={"link": absolute(settings, f"/reset/{token}")})
+    return len(accounts)
+
+
+def request_login_reminder(session: Session, email: str, settings: Settings) -> int:
+    """Queue a mail with the login to each active account of ``email``; return how many."""
+    accounts = _recipients(session, email)
+    for account in accounts:
+        enqueue(session, to=account.email, template="forgot_login", language=account.language,
+                context={"login": account.login,
+                         "login_link": login_link(settings, account.login)})
+    return len(accounts)
+
+
+def open_reset_link(session: Session, token: str, settings: Settings) -> ResetLink:
+    """The reset link behind ``token``, still usable; raise ResetLinkDead otherwise.
+
+    Reading only: opening the link (a mail scanner's GET) consumes nothing.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ResetLinkDead
+    try:
+        secret = _serializer(settings).loads(token, max_age=settings.password_reset_ttl)
+    except BadData:
+        raise ResetLinkDead from None
+    if not isinstance(secret, str):
+        raise ResetLinkDead
+    reset = session.scalar(select(PasswordReset).where(
+        PasswordReset.secret_hash == token_hash(secret)
+    ))
+    if reset is None or reset.used_at is not None or utcnow() >= reset.expires_at:
+        raise ResetLinkDead
+    account = session.get(Account, reset.account_id)
+    if account is None or account.status != ACTIVE:
+        raise ResetLinkDead
+    context = (account.login, account.email, *(c.number for c in account.customers))
+    return ResetLink(reset_id=reset.id, account_id=account.id, login=account.login,
+                     context=context)
+
+
+def refused_reasons(link: ResetLink, password: str, settings: Settings) -> list[Reason]:
+    """Why ``password`` cannot be this account's new password (empty when it can)."""
+    return check_password_policy(password, settings, link.context)
+
+
+def reset_password(
+    session: Session, token: str, password: str, settings: Settings
+) -> PasswordChanged:
+    """Set the new password once per link: end every session and token of the account and
+    queue the "password changed" mail, all in the caller's transaction.
+
+    Raises ResetLinkDead (also for the loser of two parallel submissions) or PasswordRefused.
+    """
+    link = open_reset_link(session, token, settings)
+    reasons = refused_reasons(link, password, settings)
+    if reasons:
+        raise PasswordRefused(reasons)
+    new_hash = hash_password(password, settings)  # before the claim: keep the write lock short
+    now = utcnow()
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == link.reset_id, PasswordReset.used_at.is_(None),
+               PasswordReset.expires_at > now)
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ResetLinkDead
+    account = session.get(Account, link.account_id)
+    if account is None or account.status != ACTIVE:
+        raise ResetLinkDead
+    account.password_hash = new_hash
+    session.execute(delete(PasswordReset).where(
+        PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
+    ))
+    end_account_sessions(session, account.id)
+    enqueue(session, to=account.email, template="password_changed", language=account.language,
+            context={"login": account.login, "reset_link": reset_link(settings)})
+    return PasswordChanged(login=account.login)
