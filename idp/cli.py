@@ -22,6 +22,7 @@ from idp.clients_sync import sync_clients
 from idp.config import REPO_ROOT
 from idp.config import Settings
 from idp.config import configuration_table
+from idp.config import with_readme_table
 from idp.extensions import db
 from idp.mail.outbox import MAX_ATTEMPTS
 from idp.mail.outbox import count_by_state
@@ -146,9 +147,11 @@ def seed_demo_command() -> None:
 
 @idp_cli.command("docs-config")
 def docs_config() -> None:
-    """Regenerate docs/configuration.md from idp/config.py."""
+    """Regenerate docs/configuration.md and README.md's settings table from idp/config.py."""
     (REPO_ROOT / "docs" / "configuration.md").write_text(configuration_table())
-    click.echo("docs/configuration.md written")
+    readme = REPO_ROOT / "README.md"
+    readme.write_text(with_readme_table(readme.read_text()))
+    click.echo("docs/configuration.md and README.md written")
 
 
 @idp_cli.command("purge")

@@ -136,6 +136,14 @@ def test_docs_configuration_md_is_generated_from_the_code():
     assert published == configuration_table()
 
 
+def test_readme_lists_every_setting_as_generated():
+    """The README's settings table is the generated one (no hand-kept copy drifting)."""
+    from idp.config import with_readme_table
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert with_readme_table(readme) == readme
+
+
 def test_configuration_table_lists_every_setting_once():
     table = configuration_table()
     for name in Settings.__dataclass_fields__:
