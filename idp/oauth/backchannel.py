@@ -10,11 +10,9 @@ Imports idp.models, idp.keys, idp.config, joserfc and httpx.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -36,6 +34,8 @@ from idp.models.base import utcnow
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import Client
 from idp.oauth import context
+from idp.worker import BackgroundWorker
+from idp.worker import install_worker
 
 log = logging.getLogger(__name__)
 
@@ -177,84 +177,29 @@ def purge_finished(older_than: timedelta) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class LogoutWorker:
-    """A daemon thread delivering notifications every ``interval`` seconds, or at once when
-    woken. Started with the process's first request (like idp/mail/worker.py): CLI commands
-    never run it, and a server that forks after loading the app gets one per worker process."""
+def _logout_batch(app: Flask) -> Callable[[], int]:
+    """One delivery round in a fresh app context; the number of notifications handled."""
 
-    def __init__(self, app: Flask, interval: float) -> None:
-        self.app, self.interval = app, interval
-        self._lock = threading.Lock()
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    @property
-    def running(self) -> bool:
-        """True while this process's thread is alive."""
-        return (self._thread is not None and self._thread.is_alive()
-                and self._pid == os.getpid())
-
-    def ensure_started(self) -> None:
-        """Start the thread unless this process already runs it (idempotent, thread-safe)."""
-        if self.running or self._stop.is_set():
-            return
-        with self._lock:
-            if self.running or self._stop.is_set():
-                return
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._loop, name="idp-logout-worker",
-                                            daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Deliver now: a session just ended."""
-        self.ensure_started()
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the loop to end and wait for the delivery in progress, if any."""
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout)
-
-    def run_once(self) -> int:
-        """One delivery round in a fresh app context; the number of notifications handled."""
-        with self.app.app_context():
+    def batch() -> int:
+        with app.app_context():
             try:
                 report = deliver_pending(limit=BATCH)
             finally:
                 db.session.remove()
         return report.sent + report.retrying + report.failed
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                handled = self.run_once()
-            except Exception:  # noqa: BLE001 - a database outage must not end the worker
-                log.exception("back-channel logout delivery failed; retrying")
-                handled = 0
-            if handled < BATCH:  # a full batch means more may be waiting: go on at once
-                self._wake.wait(self.interval)
+    return batch
 
 
-def init_logout_worker(app: Flask) -> LogoutWorker | None:
-    """When IDP_LOGOUT_WORKER_INTERVAL > 0, start the worker with the process's first request."""
-    interval = app.config["IDP"].logout_worker_interval
-    if interval <= 0:
-        return None
-    worker = LogoutWorker(app, interval)
-    app.extensions[WORKER_KEY] = worker
-    app.before_request(worker.ensure_started)
-    atexit.register(worker.stop)
-    return worker
+def init_logout_worker(app: Flask) -> BackgroundWorker | None:
+    """When IDP_LOGOUT_WORKER_INTERVAL > 0, start the worker with the process's first request
+    (idp/worker.py); logouts wake it."""
+    return install_worker(app, WORKER_KEY, "back-channel logout delivery",
+                          app.config["IDP"].logout_worker_interval, _logout_batch(app), BATCH)
 
 
 def wake_logout_worker() -> None:
     """Ask this process's worker, if any, to deliver now (call after the commit)."""
-    worker: LogoutWorker | None = current_app.extensions.get(WORKER_KEY)
+    worker: BackgroundWorker | None = current_app.extensions.get(WORKER_KEY)
     if worker is not None:
         worker.wake()
