@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -35,6 +36,21 @@ from tests.oidc import set_account_status
 from tests.oidc import start_login
 from tests.oidc import submit_login
 from tests.oidc import userinfo
+
+
+class EnglishBrowser(FlaskClient):
+    """A browser asking for English pages: the assertions quote the English messages (the
+    message ids), whatever the catalogues say."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_pages(app):
+    """Every test client of this module, the fixture's and the extra ones, reads English."""
+    app.test_client_class = EnglishBrowser
 
 NEW_PASSWORD = "Windmolen aan de kust 2026"
 UNKNOWN = "nobody.here@example.be"
