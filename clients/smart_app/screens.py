@@ -46,7 +46,9 @@ def create_screens(smart_app: SmartApp, base_url: str) -> Flask:
     @app.after_request
     def private_headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"  # /callback carries the code
+        # same-origin: our own form posts carry a real Origin (no-referrer makes it "null"), and
+        # no other site ever sees a referrer (/callback carries the code).
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'; "

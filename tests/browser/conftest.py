@@ -28,6 +28,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 REQUIRED = bool(os.environ.get("IDP_TEST_REQUIRE_BROWSER"))
+# Read once and taken out of the environment: the provider refuses unknown IDP_* variables at
+# start (idp/config.py exempts only IDP_TEST_*), so create_app() would fail with it set.
+SCREENSHOTS_DIR = os.environ.pop("IDP_SCREENSHOTS_DIR", None)
 
 
 def _missing() -> str | None:
@@ -106,9 +109,29 @@ def page(chromium: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
+def phone(chromium: Any) -> Iterator[Any]:
+    """``phone(locale)``: a new phone-sized context (own cookies) whose browser speaks
+    ``locale`` (Accept-Language, navigator.language), and its page; all closed afterwards."""
+    contexts: list[Any] = []
+
+    def open_page(locale: str = "en-US") -> Any:
+        context = chromium.new_context(
+            viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale=locale
+        )
+        context.set_default_timeout(10_000)
+        context.set_default_navigation_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def screenshots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """Where this test's screenshots go."""
-    configured = os.environ.get("IDP_SCREENSHOTS_DIR")
+    configured = SCREENSHOTS_DIR
     directory = (ROOT / configured) if configured else tmp_path / "screens"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
@@ -137,4 +160,12 @@ def shot(page: Any, directory: Path, name: str) -> Path:
     return path
 
 
-__all__ = ["assert_accessible", "shot", "shutil"]
+def screen(page: Any, directory: Path, name: str) -> Path:
+    """One screen of a journey: its screenshot first (kept even when the check fails), then
+    axe-core (no serious or critical violation)."""
+    path = shot(page, directory, name)
+    assert_accessible(page, name)
+    return path
+
+
+__all__ = ["assert_accessible", "screen", "shot", "shutil"]
