@@ -65,7 +65,7 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	  else echo "npm not found: browser tests will skip"; fi
 
 screenshots: setup browser-assets
-	IDP_SCREENSHOTS_DIR=docs/screens $(BIN)/python -m pytest -p no:cacheprovider tests/browser -q
+	IDP_TEST_SCREENSHOTS_DIR=docs/screens $(BIN)/python -m pytest -p no:cacheprovider tests/browser -q
 
 serve: setup
 	$(FLASK) db upgrade

@@ -1,5 +1,6 @@
-"""Locale choice: the visitor's switch (?lang=), then ``ui_locales`` (OIDC Core §3.1.2.1), then
-the remembered switch, then Accept-Language, then the default. fr, nl, en, de."""
+"""Locale choice: the visitor's switch (?lang=), then ``ui_locales`` (OIDC Core §3.1.2.1) — kept
+in the browser session for the pages of the same journey — then the remembered switch, then
+Accept-Language, then the default. fr, nl, en, de."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
+from flask import session
 from flask_babel import get_locale
 
 LANGUAGES = ("fr", "nl", "en", "de")
 COOKIE = "lang"
+JOURNEY_KEY = "ui_locale"
 
 
 def _base(tag: str) -> str:
@@ -24,10 +27,17 @@ def select_locale() -> str:
     """The language of this response."""
     switched = request.args.get(COOKIE)
     if switched in LANGUAGES:
+        session[JOURNEY_KEY] = switched
         return switched
     for tag in g.get("ui_locales", []):
         if _base(tag) in LANGUAGES:
+            # The pages that follow (registration, recovery) no longer carry the request:
+            # the browser session remembers the language the application asked for.
+            session[JOURNEY_KEY] = _base(tag)
             return _base(tag)
+    journey = session.get(JOURNEY_KEY)
+    if journey in LANGUAGES:
+        return str(journey)
     remembered = request.cookies.get(COOKIE)
     if remembered in LANGUAGES:
         return remembered

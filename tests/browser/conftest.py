@@ -3,7 +3,7 @@ Playwright (``executable_path=/usr/bin/chromium``, no browser download), axe-cor
 every page checked, and a screenshot of each screen.
 
 Without Chromium, Playwright or axe-core these tests skip — unless IDP_TEST_REQUIRE_BROWSER is set
-(CI sets it), then they fail. Screenshots go to IDP_SCREENSHOTS_DIR (``make screenshots`` uses
+(CI sets it), then they fail. Screenshots go to IDP_TEST_SCREENSHOTS_DIR (``make screenshots`` uses
 docs/screens) or to the test's tmp dir.
 """
 
@@ -30,7 +30,7 @@ PHONE = {"width": 390, "height": 844}
 REQUIRED = bool(os.environ.get("IDP_TEST_REQUIRE_BROWSER"))
 # Read once and taken out of the environment: the provider refuses unknown IDP_* variables at
 # start (idp/config.py exempts only IDP_TEST_*), so create_app() would fail with it set.
-SCREENSHOTS_DIR = os.environ.pop("IDP_SCREENSHOTS_DIR", None)
+SCREENSHOTS_DIR = os.environ.get("IDP_TEST_SCREENSHOTS_DIR")
 
 
 def _missing() -> str | None:

@@ -28,7 +28,6 @@ from clients.smart_app.screens import create_screens
 from clients.smart_app.storage import LocalState
 from tests.browser.conftest import assert_accessible
 from tests.browser.conftest import screen
-from tests.browser.conftest import shot
 from tests.clients.conftest import CUSTOMER_SPACE_URL
 from tests.clients.test_loopback import LOOPBACK
 from tests.clients.test_loopback import PROXY_VARIABLES
@@ -131,20 +130,9 @@ def customer_space(
 
 
 def submit_app_form(page: Any, button: str) -> None:
-    """Click a submit ``button`` of a Smart App screen, with a WORKAROUND of a Smart App bug
-    (see test_the_terms_form_posts_from_a_real_browser): the screens answer
-    ``Referrer-Policy: no-referrer``, so Chromium posts their forms with ``Origin: null`` and
-    ``only_this_device`` refuses them (403). A ``<meta name="referrer">`` added to this page
-    (a document's policy follows such a meta, HTML §4.2.5.3) makes the browser send the app's
-    origin, as it does without that policy. Remove once the app is fixed (that test XPASSes)."""
-    page.evaluate(
-        """() => {
-            const meta = document.createElement("meta");
-            meta.name = "referrer";
-            meta.content = "strict-origin-when-cross-origin";
-            document.head.append(meta);
-        }"""
-    )
+    """Click a submit ``button`` of a Smart App screen; the app accepts the post (303). Its
+    Origin check must accept what a real browser sends with the app's Referrer-Policy (see
+    test_the_terms_form_posts_from_a_real_browser)."""
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.locator(button).click()
     assert answer.value.status == 303, (answer.value.url, answer.value.status)
@@ -307,9 +295,10 @@ def test_the_ineligible_customer_gets_the_error_screen_with_the_chat(
     assert page.locator('a[href="/login"]').count() == 1
 
 
-def test_the_terms_form_posts_from_a_real_browser(live_issuer, smart_app_url, phone, tmp_path):
+def test_the_terms_form_posts_from_a_real_browser(live_issuer, smart_app_url, phone):
     """SPEC §6: the first start asks for the terms; ticking and accepting them in the browser
-    must lead to the welcome screen (no workaround here)."""
+    leads to the welcome screen. (The app once sent Referrer-Policy: no-referrer, so Chromium
+    posted its forms with Origin: null and the app's Origin check refused them: 403.)"""
     page = phone("fr-BE")
     page.goto(f"{smart_app_url}/")
     page.locator("input[type=checkbox][name=accept]").check()
@@ -319,3 +308,5 @@ def test_the_terms_form_posts_from_a_real_browser(live_issuer, smart_app_url, ph
     # Referrer-Policy: same-origin on the app's screens: Chromium sends the real Origin.
     assert answer.value.request.header_value("origin") == smart_app_url
     assert answer.value.status == 303, f"POST /terms answered {answer.value.status}"
+    page.wait_for_url(f"{smart_app_url}/")
+    assert page.locator('a[href="/login"]').count() == 1  # the welcome screen
