@@ -76,8 +76,9 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 lint: setup
-	$(BIN)/ruff check idp clients tests
-	$(BIN)/ruff format --check idp clients tests
+	$(BIN)/ruff check idp clients tests bench migrations wsgi.py
+	$(BIN)/ruff format --check idp clients tests bench migrations wsgi.py
+	$(BIN)/mypy
 
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_ngettext:1,2 -c TRANSLATORS: \

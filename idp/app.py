@@ -37,7 +37,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(os.environ, **(overrides or {}))
     logging.basicConfig(level=settings.log_level)
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let secrets reach the logs.
-    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLevelName(settings.log_level)))
+    logging.getLogger("authlib").setLevel(
+        max(logging.INFO, logging.getLevelName(settings.log_level))
+    )
     app = Flask(
         "idp",
         template_folder=str(REPO_ROOT / "templates"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import TextIO
 
 import click
 from flask import Flask
@@ -30,6 +31,7 @@ from idp.mail.outbox import deliver_pending
 from idp.mail.outbox import forget_old_contexts
 from idp.mail.outbox import requeue_failed
 from idp.mail.transports import transport_for
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.oauth import AuthorizationCode
 from idp.models.op_session import Interaction
@@ -97,7 +99,7 @@ def customers_group() -> None:
 
 @customers_group.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-def customers_import(csv_file: click.utils.LazyFile) -> None:
+def customers_import(csv_file: TextIO) -> None:
     """Upsert customers and contracts from CSV; nothing is imported if any line is wrong."""
     try:
         result = import_customers(db.session, csv_file, _settings())
@@ -109,8 +111,10 @@ def customers_import(csv_file: click.utils.LazyFile) -> None:
     db.session.commit()
     for note in result.notes:
         click.echo(note)
-    click.echo(f"{result.rows} rows: {result.customers_created} customers and "
-               f"{result.contracts_created} contracts created, {result.changed} changed")
+    click.echo(
+        f"{result.rows} rows: {result.customers_created} customers and "
+        f"{result.contracts_created} contracts created, {result.changed} changed"
+    )
 
 
 @idp_cli.group("accounts")
@@ -127,9 +131,15 @@ def accounts_create(login: str, email: str, customer_number: str, language: str 
     """Create an account for a customer; the password is read from standard input."""
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        account = create_account(db.session, login=login, email=email, password=password,
-                                 customer_number=customer_number, language=language,
-                                 settings=_settings())
+        account = create_account(
+            db.session,
+            login=login,
+            email=email,
+            password=password,
+            customer_number=customer_number,
+            language=language,
+            settings=_settings(),
+        )
     except AccountCreationError as exc:
         db.session.rollback()
         raise click.ClickException(f"{exc.reason}: {exc}") from None
@@ -158,10 +168,12 @@ def docs_config() -> None:
 def purge() -> None:
     """Delete expired authorization codes and interactions."""
     cutoff = utcnow() - timedelta(hours=1)
-    codes = db.session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff))
+    codes = db.session.execute(
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff)
+    )
     pending = db.session.execute(delete(Interaction).where(Interaction.expires_at < cutoff))
     db.session.commit()
-    click.echo(f"purged {codes.rowcount} codes, {pending.rowcount} interactions")  # type: ignore[attr-defined]
+    click.echo(f"purged {rowcount(codes)} codes, {rowcount(pending)} interactions")
 
 
 @idp_cli.group("mail")
@@ -171,13 +183,18 @@ def mail_group() -> None:
 
 @mail_group.command("deliver")
 @click.option("--limit", default=500, show_default=True, help="Mails to handle at most.")
-@click.option("--max-attempts", default=MAX_ATTEMPTS, show_default=True,
-              help="Attempts before a mail is given up on.")
+@click.option(
+    "--max-attempts",
+    default=MAX_ATTEMPTS,
+    show_default=True,
+    help="Attempts before a mail is given up on.",
+)
 def mail_deliver(limit: int, max_attempts: int) -> None:
     """Send the mails that are due now (the background worker does the same)."""
     settings = _settings()
-    result = deliver_pending(db.session, transport_for(settings), settings, limit=limit,
-                             max_attempts=max_attempts)
+    result = deliver_pending(
+        db.session, transport_for(settings), settings, limit=limit, max_attempts=max_attempts
+    )
     forget_old_contexts(db.session, settings)
     click.echo(f"sent {result.sent}, deferred {result.deferred}, failed {result.failed}")
 

@@ -6,16 +6,25 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from idp.config import Settings
+from idp.models.base import DbSession
 from idp.models.base import token_hash
 from idp.models.oauth import Client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-FIELDS = ("name", "application_type", "token_endpoint_auth_method", "redirect_uris",
-          "grant_types", "response_types", "scope", "id_token_signed_response_alg",
-          "initiate_login_uri", "post_logout_redirect_uris", "backchannel_logout_uri")
+FIELDS = (
+    "name",
+    "application_type",
+    "token_endpoint_auth_method",
+    "redirect_uris",
+    "grant_types",
+    "response_types",
+    "scope",
+    "id_token_signed_response_alg",
+    "initiate_login_uri",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+)
 
 
 class RegistrationError(ValueError):
@@ -59,15 +68,18 @@ def client_secret(reg: dict[str, Any], settings: Settings) -> str | None:
     return settings.customer_space_secret
 
 
-def sync_clients(session: Session, settings: Settings) -> list[str]:
+def sync_clients(session: DbSession, settings: Settings) -> list[str]:
     """Upsert every registration (caller commits); return the client ids."""
     regs = read_registrations(settings.path(settings.clients_file))
     for reg in regs:
         client = session.get(Client, reg["client_id"]) or Client(client_id=reg["client_id"])
         values = {
-            "application_type": "web", "grant_types": ["authorization_code"],
-            "response_types": ["code"], "id_token_signed_response_alg": "RS256",
-            "post_logout_redirect_uris": [], "initiate_login_uri": None,
+            "application_type": "web",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "id_token_signed_response_alg": "RS256",
+            "post_logout_redirect_uris": [],
+            "initiate_login_uri": None,
             "backchannel_logout_uri": None,
         }
         values.update({k: reg[k] for k in FIELDS if k in reg})

@@ -58,9 +58,7 @@ class Settings:
     access_token_ttl: int = setting(600, "Access token lifetime, seconds.")
     refresh_token_ttl: int = setting(30 * 24 * 3600, "Refresh token lifetime, seconds.")
     id_token_ttl: int = setting(600, "ID token lifetime, seconds.")
-    authorization_code_ttl: int = setting(
-        60, "Authorization code lifetime, seconds (at most 60)."
-    )
+    authorization_code_ttl: int = setting(60, "Authorization code lifetime, seconds (at most 60).")
     interaction_ttl: int = setting(
         1800, "How long a pending login (authorization request) waits, seconds."
     )
@@ -87,8 +85,9 @@ class Settings:
         "500/hour", "Customer-data submissions allowed in total (code-spraying brake)."
     )
     smtp_url: str = setting(
-        "", "SMTP server, `smtp://user:pass@host:587?starttls=1` or `smtps://host:465`; "
-        "empty: the development outbox directory."
+        "",
+        "SMTP server, `smtp://user:pass@host:587?starttls=1` or `smtps://host:465`; "
+        "empty: the development outbox directory.",
     )
     mail_from: str = setting("Espace Client <no-reply@example.be>", "Sender of every mail.")
     mail_outbox_dir: str = setting(
@@ -98,8 +97,9 @@ class Settings:
         5, "Seconds between background deliveries of pending mail; 0 disables the worker."
     )
     logout_worker_interval: int = setting(
-        5, "Seconds between background deliveries of back-channel logout tokens; 0 disables "
-        "the worker (then run `idp logout deliver`)."
+        5,
+        "Seconds between background deliveries of back-channel logout tokens; 0 disables "
+        "the worker (then run `idp logout deliver`).",
     )
     argon2_time_cost: int = setting(2, "argon2id iterations (OWASP: 2).")
     argon2_memory_cost: int = setting(19456, "argon2id memory, KiB (OWASP: 19456).")
@@ -194,9 +194,7 @@ class Settings:
         if not self.database_url or self.database_url.startswith("sqlite"):
             problems.append("IDP_DATABASE_URL (PostgreSQL in production)")
         if problems:
-            raise ConfigError(
-                "production refuses development defaults: " + ", ".join(problems)
-            )
+            raise ConfigError("production refuses development defaults: " + ", ".join(problems))
 
 
 def _parse(f: dataclasses.Field[Any], raw: str, key: str) -> Any:

@@ -49,8 +49,14 @@ def remember_switch(response: Response) -> Response:
     """Keep a language the visitor chose with the switch for the next pages."""
     switched = request.args.get(COOKIE)
     if switched in LANGUAGES:
-        response.set_cookie(COOKIE, switched, max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=current_app.config["IDP"].uses_https, httponly=True)
+        response.set_cookie(
+            COOKIE,
+            switched,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config["IDP"].uses_https,
+            httponly=True,
+        )
     return response
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import ECKey
+from joserfc.jwk import Key
+from joserfc.jwk import KeyParameters
 from joserfc.jwk import RSAKey
 
 ALGORITHMS = ("RS256", "ES256")
@@ -53,13 +55,13 @@ class Keyring:
         except KeyError:
             raise KeyError_(f"no current signing key for {alg}") from None
 
-    def verification_keys(self) -> list[RSAKey | ECKey]:
+    def verification_keys(self) -> list[Key]:
         """Every published public key (next, current, retired)."""
         return [_import(jwk) for jwk in self.jwks["keys"]]
 
 
 def _generate(alg: str) -> RSAKey | ECKey:
-    params = {"use": "sig", "alg": alg}
+    params: KeyParameters = {"use": "sig", "alg": alg}
     key: RSAKey | ECKey
     if alg == "RS256":
         key = RSAKey.generate_key(2048, parameters=params, private=True)
@@ -89,8 +91,16 @@ def read_keys(directory: Path) -> list[StoredKey]:
         try:
             data = json.loads(path.read_text())
             key = _import(data["jwk"])
-            keys.append(StoredKey(path, key.kid or path.stem, data["jwk"]["alg"], data["status"],
-                                  data["created_at"], key))
+            keys.append(
+                StoredKey(
+                    path,
+                    key.kid or path.stem,
+                    data["jwk"]["alg"],
+                    data["status"],
+                    data["created_at"],
+                    key,
+                )
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise KeyError_(f"unreadable key file {path.name}: {exc}") from None
     return sorted(keys, key=lambda k: k.created_at)

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Response
-from flask import current_app
 from flask import abort
+from flask import current_app
 from flask import request
 
 PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from idp.accounts.activation import create_account
 from idp.accounts.customers import import_customers
 from idp.accounts.login import find_account_by_login
 from idp.config import Settings
+from idp.models.base import DbSession
 
 DEMO_PASSWORD = "Zonnepaneel-2026!"
 
@@ -41,7 +40,7 @@ DEMO_ACCOUNTS = (
 )
 
 
-def seed_demo(session: Session, settings: Settings) -> list[str]:
+def seed_demo(session: DbSession, settings: Settings) -> list[str]:
     """Load the demo data; a second run changes nothing. Return what was created."""
     made = []
     result = import_customers(session, DEMO_CSV.splitlines(keepends=True), settings)
@@ -49,8 +48,14 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         made.append(f"{result.customers_created} customers")
     for demo in DEMO_ACCOUNTS:
         if find_account_by_login(session, demo.login) is None:
-            create_account(session, login=demo.login, email=demo.login, password=DEMO_PASSWORD,
-                           customer_number=demo.customer_number, language=demo.language,
-                           settings=settings)
+            create_account(
+                session,
+                login=demo.login,
+                email=demo.login,
+                password=DEMO_PASSWORD,
+                customer_number=demo.customer_number,
+                language=demo.language,
+                settings=settings,
+            )
             made.append(demo.login)
     return made

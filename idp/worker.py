@@ -33,8 +33,7 @@ class BackgroundWorker:
     @property
     def running(self) -> bool:
         """True while this process's thread is alive."""
-        return (self._thread is not None and self._thread.is_alive()
-                and self._pid == os.getpid())
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
 
     def ensure_started(self) -> None:
         """Start the thread unless this process already runs it (idempotent, thread-safe)."""

@@ -79,8 +79,15 @@ def app(database_url, keys_template, tmp_path, overrides, request):
     shutil.copytree(keys_template, keys_dir)
     marker = request.node.get_closest_marker("settings")
     extra = dict(marker.kwargs) if marker else {}
-    app = create_app({**presets.BASE, "database_url": database_url, "keys_dir": str(keys_dir),
-                      **overrides, **extra})
+    app = create_app(
+        {
+            **presets.BASE,
+            "database_url": database_url,
+            "keys_dir": str(keys_dir),
+            **overrides,
+            **extra,
+        }
+    )
     with app.app_context():
         Base.metadata.create_all(db.engine)
         sync_clients(db.session, app.config["IDP"])

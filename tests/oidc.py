@@ -58,8 +58,11 @@ class AuthorizationRequest:
     def params(self) -> dict[str, str]:
         """The query parameters."""
         values = {
-            "response_type": "code", "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri, "scope": self.scope, "state": self.state,
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "state": self.state,
             "nonce": self.nonce,
         }
         if self.code_verifier:
@@ -82,13 +85,20 @@ def submit_login(test_client: Any, login_page: str, login: str, password: str) -
     """POST the login form found at ``login_page``."""
     page = test_client.get(login_page)
     assert page.status_code == 200, page.text
-    return test_client.post(login_page, data={
-        "csrf_token": csrf_token(page.text), "login": login, "password": password,
-    })
+    return test_client.post(
+        login_page,
+        data={
+            "csrf_token": csrf_token(page.text),
+            "login": login,
+            "password": password,
+        },
+    )
 
 
 def authorize_with_login(
-    test_client: Any, request: AuthorizationRequest, login: str = DEMO_ACTIVE,
+    test_client: Any,
+    request: AuthorizationRequest,
+    login: str = DEMO_ACTIVE,
     password: str = DEMO_PASSWORD,
 ) -> dict[str, str]:
     """Run /authorize → login page → resume; return the client's callback parameters."""
@@ -116,8 +126,7 @@ def exchange_code(
     test_client: Any, request: AuthorizationRequest, code: str, **overrides: str
 ) -> Any:
     """POST the token request the way the request's client authenticates."""
-    data = {"grant_type": "authorization_code", "code": code,
-            "redirect_uri": request.redirect_uri}
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": request.redirect_uri}
     if request.code_verifier:
         data["code_verifier"] = request.code_verifier
     headers = {}
@@ -126,8 +135,9 @@ def exchange_code(
     else:
         data["client_id"] = request.client_id
     data.update(overrides)
-    return test_client.post("/token", data={k: v for k, v in data.items() if v is not None},
-                            headers=headers)
+    return test_client.post(
+        "/token", data={k: v for k, v in data.items() if v is not None}, headers=headers
+    )
 
 
 def basic_auth(client_id: str, secret: str) -> str:
@@ -148,14 +158,20 @@ def login_and_get_tokens(
     assert response.status_code == 200, response.text
     tokens = response.get_json()
     tokens["claims"] = validate_id_token(
-        test_client, tokens["id_token"], request.client_id, nonce=request.nonce,
+        test_client,
+        tokens["id_token"],
+        request.client_id,
+        nonce=request.nonce,
         access_token=tokens["access_token"],
     )
     return tokens
 
 
 def validate_id_token(
-    test_client: Any, id_token: str, client_id: str, nonce: str | None,
+    test_client: Any,
+    id_token: str,
+    client_id: str,
+    nonce: str | None,
     access_token: str | None = None,
 ) -> dict[str, Any]:
     """OIDC Core §3.1.3.7: signature against the JWKS, iss, aud, exp, iat, nonce, at_hash."""
@@ -221,7 +237,10 @@ def start_login(test_client: Any, request: AuthorizationRequest) -> str:
 
 
 def finish_login(
-    test_client: Any, request: AuthorizationRequest, login_page: str, login: str = DEMO_ACTIVE,
+    test_client: Any,
+    request: AuthorizationRequest,
+    login_page: str,
+    login: str = DEMO_ACTIVE,
     password: str = DEMO_PASSWORD,
 ) -> dict[str, str]:
     """Log in on ``login_page`` and follow the resume; return the client's callback."""
@@ -240,7 +259,10 @@ def redeem(test_client: Any, request: AuthorizationRequest, callback: dict[str, 
     assert response.status_code == 200, response.text
     tokens = response.get_json()
     tokens["claims"] = validate_id_token(
-        test_client, tokens["id_token"], request.client_id, nonce=request.nonce,
+        test_client,
+        tokens["id_token"],
+        request.client_id,
+        nonce=request.nonce,
         access_token=tokens["access_token"],
     )
     return tokens

@@ -94,7 +94,7 @@ def _app_class(adapter: BaseAdapter | None, issuer: str) -> type[FlaskOAuth2App]
     if adapter is None:
         return FlaskOAuth2App
 
-    class AdaptedSession(OAuth2Session):  # type: ignore[misc]
+    class AdaptedSession(OAuth2Session):
         def __init__(self, *args: Any, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.mount(issuer, adapter)

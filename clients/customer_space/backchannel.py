@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from typing import cast
 
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jwk import KeySetSerialization
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 ALGORITHMS = ["RS256", "ES256"]  # the provider's id_token_signing_alg_values_supported
@@ -25,14 +27,26 @@ class LogoutTokenError(ValueError):
     """The logout token is invalid; the message is the ``error_description``."""
 
 
+def _key_set(jwks_source: JwksSource, force_refresh: bool) -> KeySet:
+    return KeySet.import_key_set(cast(KeySetSerialization, jwks_source(force_refresh)))
+
+
 def _verified(token: str, jwks_source: JwksSource) -> jwt.Token:
     """§2.6 step 2: the signature, against the provider's JWKS (fetched again once for an
     unknown ``kid``: the provider may have rotated its keys)."""
     try:
         try:
-            return jwt.decode(token, KeySet.import_key_set(jwks_source(False)), ALGORITHMS)
+            return jwt.decode(
+                token,
+                KeySet.import_key_set(cast(KeySetSerialization, jwks_source(False))),
+                ALGORITHMS,
+            )
         except InvalidKeyIdError:
-            return jwt.decode(token, KeySet.import_key_set(jwks_source(True)), ALGORITHMS)
+            return jwt.decode(
+                token,
+                KeySet.import_key_set(cast(KeySetSerialization, jwks_source(True))),
+                ALGORITHMS,
+            )
     except (JoseError, ValueError) as exc:
         raise LogoutTokenError(f"signature not verified ({exc.__class__.__name__})") from None
 

@@ -10,7 +10,6 @@ import requests
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.flask_client import OAuthError
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import redirect
@@ -18,6 +17,7 @@ from flask import render_template
 from flask import request
 from flask import session
 from joserfc.errors import JoseError
+from werkzeug.wrappers import Response
 
 from clients.customer_space.backchannel import LogoutTokenError
 from clients.customer_space.backchannel import validate_logout_token
@@ -31,11 +31,11 @@ JTI_MEMORY = 3600  # seconds a logout token id is remembered (replays are refuse
 
 
 def _idp() -> FlaskOAuth2App:
-    return current_app.extensions["authlib.integrations.flask_client"].idp  # type: ignore[no-any-return]
+    return current_app.extensions["authlib.integrations.flask_client"].idp
 
 
 def _store() -> SessionStore:
-    return current_app.extensions["customer_space.sessions"]  # type: ignore[no-any-return]
+    return current_app.extensions["customer_space.sessions"]
 
 
 def _current() -> LocalSession | None:
@@ -153,7 +153,7 @@ def backchannel_logout() -> Response | tuple[Response, int]:
 
 
 def _provider_jwks(force: bool) -> dict[str, Any]:
-    return _idp().fetch_jwk_set(force=force)  # type: ignore[no-any-return]
+    return _idp().fetch_jwk_set(force=force)
 
 
 def _refuse_replay(jti: Any) -> None:

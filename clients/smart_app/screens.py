@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import Flask
-from flask import Response
 from flask import abort
 from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug.wrappers import Response
 
 from clients.smart_app.app import SmartApp
 from clients.smart_app.oidc import LoginError
@@ -61,7 +61,7 @@ def create_screens(smart_app: SmartApp, base_url: str) -> Flask:
 
 
 def _app() -> SmartApp:
-    return current_app.config["SMART_APP"]  # type: ignore[no-any-return]
+    return current_app.config["SMART_APP"]
 
 
 def _url(path: str) -> str:

@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp.accounts.login import _dummy_hash
@@ -23,6 +22,8 @@ from idp.accounts.passwords import verify_password
 from idp.config import Settings
 from idp.models.account import Account
 from idp.models.account import normalise_login
+from idp.models.base import DbSession
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.customer import Customer
 
@@ -70,7 +71,7 @@ class ActivationCheck:
 
 
 def verify_activation(
-    session: Session, customer_number: str, code: str, settings: Settings
+    session: DbSession, customer_number: str, code: str, settings: Settings
 ) -> ActivationCheck:
     """Check a customer number and activation code (the caller commits, failures included).
 
@@ -90,8 +91,9 @@ def verify_activation(
     if not _take_attempt(session, customer, settings):
         _spend_equal_time(code, settings)
         return ActivationCheck(Verification.LOCKED)
-    if not verify_password(customer.activation_code_hash, normalise_activation_code(code),
-                           settings):
+    if not verify_password(
+        customer.activation_code_hash, normalise_activation_code(code), settings
+    ):
         if customer.failed_activations >= settings.activation_max_failures:
             customer.activation_locked_at = customer.activation_locked_at or utcnow()
         return ActivationCheck(Verification.WRONG)
@@ -99,12 +101,14 @@ def verify_activation(
     return ActivationCheck(Verification.VERIFIED, customer)
 
 
-def _take_attempt(session: Session, customer: Customer, settings: Settings) -> bool:
+def _take_attempt(session: DbSession, customer: Customer, settings: Settings) -> bool:
     """Count one failure in advance, atomically; False when the code is already locked."""
     taken = session.execute(
         update(Customer)
-        .where(Customer.id == customer.id,
-               Customer.failed_activations < settings.activation_max_failures)
+        .where(
+            Customer.id == customer.id,
+            Customer.failed_activations < settings.activation_max_failures,
+        )
         .values(failed_activations=Customer.failed_activations + 1)
         .returning(Customer.failed_activations)
     ).scalar()
@@ -131,7 +135,7 @@ class AccountCreationError(ValueError):
 
 
 def create_account(
-    session: Session,
+    session: DbSession,
     *,
     login: str,
     email: str,
@@ -165,7 +169,7 @@ def create_account(
         .values(activated_at=utcnow(), activation_code_hash=None)
         .execution_options(synchronize_session="fetch")
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1:
         raise AccountCreationError("customer_already_activated", "customer already has an account")
     account = Account(
         login=normalise_login(login),

@@ -12,7 +12,6 @@ from dataclasses import field
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from idp.accounts.activation import is_activation_code
 from idp.accounts.activation import is_customer_number
@@ -21,6 +20,7 @@ from idp.accounts.activation import normalise_customer_number
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import verify_password
 from idp.config import Settings
+from idp.models.base import DbSession
 from idp.models.customer import Contract
 from idp.models.customer import Customer
 
@@ -117,8 +117,18 @@ def _parse_row(line: int, v: dict[str, str | None]) -> Row:
     end = _iso_date(v["end_date"], "end_date") if v["end_date"] else None
     if end is not None and end <= start:
         raise ValueError("end_date must be after start_date")
-    return Row(line, number, code, holder, v["language"] or "fr", contract_id,
-               v["energy"] or "", v["contract_status"] or "", start, end)
+    return Row(
+        line,
+        number,
+        code,
+        holder,
+        v["language"] or "fr",
+        contract_id,
+        v["energy"] or "",
+        v["contract_status"] or "",
+        start,
+        end,
+    )
 
 
 def _iso_date(value: str, name: str) -> date:
@@ -128,7 +138,7 @@ def _iso_date(value: str, name: str) -> date:
         raise ValueError(f"{name} must be an ISO date (YYYY-MM-DD)") from None
 
 
-def import_customers(session: Session, lines: Iterable[str], settings: Settings) -> ImportResult:
+def import_customers(session: DbSession, lines: Iterable[str], settings: Settings) -> ImportResult:
     """Upsert customers and contracts from CSV lines in one transaction (caller commits)."""
     rows = parse_rows(lines)
     result = ImportResult(rows=len(rows))
@@ -142,7 +152,7 @@ def import_customers(session: Session, lines: Iterable[str], settings: Settings)
 
 
 def _upsert_customer(
-    session: Session, row: Row, settings: Settings, result: ImportResult
+    session: DbSession, row: Row, settings: Settings, result: ImportResult
 ) -> Customer:
     customer = session.scalar(select(Customer).where(Customer.number == row.number))
     if customer is None:
@@ -163,17 +173,31 @@ def _upsert_customer(
     return customer
 
 
-def _upsert_contract(session: Session, customer: Customer, row: Row, result: ImportResult) -> None:
+def _upsert_contract(
+    session: DbSession, customer: Customer, row: Row, result: ImportResult
+) -> None:
     contract = session.get(Contract, row.contract_id)
     if contract is None:
-        session.add(Contract(id=row.contract_id, customer=customer, energy=row.energy,
-                             status=row.status, start_date=row.start, end_date=row.end))
+        session.add(
+            Contract(
+                id=row.contract_id,
+                customer=customer,
+                energy=row.energy,
+                status=row.status,
+                start_date=row.start,
+                end_date=row.end,
+            )
+        )
         result.contracts_created += 1
         return
-    if contract.customer_id is not None and customer.id is not None and (
-        contract.customer_id != customer.id
+    if (
+        contract.customer_id is not None
+        and customer.id is not None
+        and (contract.customer_id != customer.id)
     ):
-        raise ImportError_([f"line {row.line}: contract {row.contract_id} belongs to another customer"])
+        raise ImportError_(
+            [f"line {row.line}: contract {row.contract_id} belongs to another customer"]
+        )
     new = (row.energy, row.status, row.start, row.end)
     if (contract.energy, contract.status, contract.start_date, contract.end_date) != new:
         contract.energy, contract.status, contract.start_date, contract.end_date = new

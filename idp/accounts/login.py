@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import needs_rehash
@@ -17,6 +16,7 @@ from idp.config import Settings
 from idp.models.account import ACTIVE
 from idp.models.account import Account
 from idp.models.account import normalise_login
+from idp.models.base import DbSession
 from idp.models.base import utcnow
 
 
@@ -28,12 +28,14 @@ def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
     return hash_password("not-a-real-password-for-timing", settings)
 
 
-def find_account_by_login(session: Session, login: str) -> Account | None:
+def find_account_by_login(session: DbSession, login: str) -> Account | None:
     """The account whose login matches without regard to case, if any."""
     return session.scalar(select(Account).where(Account.login == normalise_login(login)))
 
 
-def authenticate(session: Session, login: str, password: str, settings: Settings) -> Account | None:
+def authenticate(
+    session: DbSession, login: str, password: str, settings: Settings
+) -> Account | None:
     """The active account for these credentials, else None (never says which part was wrong).
 
     An unknown login still costs one argon2 verification so that timing does not reveal which

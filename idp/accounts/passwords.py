@@ -24,8 +24,14 @@ from idp.config import Settings
 MAX_LENGTH = 256  # NIST SP 800-63B §3.1.1.2: accept at least 64; never truncate.
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
 # Words attackers try first against this service, compared without spaces or punctuation.
-SERVICE_WORDS = ("engie", "espaceclient", "smartapp", "klantenzone", "kundenbereich",
-                 "customerspace")
+SERVICE_WORDS = (
+    "engie",
+    "espaceclient",
+    "smartapp",
+    "klantenzone",
+    "kundenbereich",
+    "customerspace",
+)
 _EDGES = string.digits + string.punctuation + string.whitespace
 
 

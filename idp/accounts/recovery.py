@@ -29,7 +29,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from idp.accounts.passwords import Reason
 from idp.accounts.passwords import check_password_policy
@@ -42,7 +41,9 @@ from idp.mail.links import reset_link
 from idp.mail.outbox import enqueue
 from idp.models.account import ACTIVE
 from idp.models.account import Account
+from idp.models.base import DbSession
 from idp.models.base import random_token
+from idp.models.base import rowcount
 from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.registration import PasswordReset
@@ -90,49 +91,68 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=RESET_SALT)
 
 
-def _recipients(session: Session, email: str) -> list[Account]:
+def _recipients(session: DbSession, email: str) -> list[Account]:
     """Active accounts whose verified address is ``email`` (an address may serve several)."""
     address = normalise_email(email)
     if not address or len(address) > MAX_EMAIL_LENGTH:
         return []
-    return list(session.scalars(
-        select(Account)
-        .where(func.lower(Account.email) == address, Account.status == ACTIVE,
-               Account.email_verified.is_(True))
-        .order_by(Account.id)
-    ))
+    return list(
+        session.scalars(
+            select(Account)
+            .where(
+                func.lower(Account.email) == address,
+                Account.status == ACTIVE,
+                Account.email_verified.is_(True),
+            )
+            .order_by(Account.id)
+        )
+    )
 
 
-def request_password_reset(session: Session, email: str, settings: Settings) -> int:
+def request_password_reset(session: DbSession, email: str, settings: Settings) -> int:
     """Queue a reset mail for each active account of ``email``; return how many (the page
     must not tell). Older unused links of those accounts stop working."""
     accounts = _recipients(session, email)
     for account in accounts:
-        session.execute(delete(PasswordReset).where(
-            PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
-        ))
+        session.execute(
+            delete(PasswordReset).where(
+                PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
+            )
+        )
         secret = random_token(32)
-        session.add(PasswordReset(
-            account_id=account.id, secret_hash=token_hash(secret),
-            expires_at=utcnow() + timedelta(seconds=settings.password_reset_ttl),
-        ))
+        session.add(
+            PasswordReset(
+                account_id=account.id,
+                secret_hash=token_hash(secret),
+                expires_at=utcnow() + timedelta(seconds=settings.password_reset_ttl),
+            )
+        )
         token = _serializer(settings).dumps(secret)
-        enqueue(session, to=account.email, template="reset_password", language=account.language,
-                context={"link": absolute(settings, f"/reset/{token}")})
+        enqueue(
+            session,
+            to=account.email,
+            template="reset_password",
+            language=account.language,
+            context={"link": absolute(settings, f"/reset/{token}")},
+        )
     return len(accounts)
 
 
-def request_login_reminder(session: Session, email: str, settings: Settings) -> int:
+def request_login_reminder(session: DbSession, email: str, settings: Settings) -> int:
     """Queue a mail with the login to each active account of ``email``; return how many."""
     accounts = _recipients(session, email)
     for account in accounts:
-        enqueue(session, to=account.email, template="forgot_login", language=account.language,
-                context={"login": account.login,
-                         "login_link": login_link(settings, account.login)})
+        enqueue(
+            session,
+            to=account.email,
+            template="forgot_login",
+            language=account.language,
+            context={"login": account.login, "login_link": login_link(settings, account.login)},
+        )
     return len(accounts)
 
 
-def open_reset_link(session: Session, token: str, settings: Settings) -> ResetLink:
+def open_reset_link(session: DbSession, token: str, settings: Settings) -> ResetLink:
     """The reset link behind ``token``, still usable; raise ResetLinkDead otherwise.
 
     Reading only: opening the link (a mail scanner's GET) consumes nothing.
@@ -145,17 +165,16 @@ def open_reset_link(session: Session, token: str, settings: Settings) -> ResetLi
         raise ResetLinkDead from None
     if not isinstance(secret, str):
         raise ResetLinkDead
-    reset = session.scalar(select(PasswordReset).where(
-        PasswordReset.secret_hash == token_hash(secret)
-    ))
+    reset = session.scalar(
+        select(PasswordReset).where(PasswordReset.secret_hash == token_hash(secret))
+    )
     if reset is None or reset.used_at is not None or utcnow() >= reset.expires_at:
         raise ResetLinkDead
     account = session.get(Account, reset.account_id)
     if account is None or account.status != ACTIVE:
         raise ResetLinkDead
     context = (account.login, account.email, *(c.number for c in account.customers))
-    return ResetLink(reset_id=reset.id, account_id=account.id, login=account.login,
-                     context=context)
+    return ResetLink(reset_id=reset.id, account_id=account.id, login=account.login, context=context)
 
 
 def refused_reasons(link: ResetLink, password: str, settings: Settings) -> list[Reason]:
@@ -164,7 +183,7 @@ def refused_reasons(link: ResetLink, password: str, settings: Settings) -> list[
 
 
 def reset_password(
-    session: Session, token: str, password: str, settings: Settings
+    session: DbSession, token: str, password: str, settings: Settings
 ) -> PasswordChanged:
     """Set the new password once per link: end every session and token of the account and
     queue the "password changed" mail, all in the caller's transaction.
@@ -179,20 +198,30 @@ def reset_password(
     now = utcnow()
     claimed = session.execute(
         update(PasswordReset)
-        .where(PasswordReset.id == link.reset_id, PasswordReset.used_at.is_(None),
-               PasswordReset.expires_at > now)
+        .where(
+            PasswordReset.id == link.reset_id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
         .values(used_at=now)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1:
         raise ResetLinkDead
     account = session.get(Account, link.account_id)
     if account is None or account.status != ACTIVE:
         raise ResetLinkDead
     account.password_hash = new_hash
-    session.execute(delete(PasswordReset).where(
-        PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
-    ))
+    session.execute(
+        delete(PasswordReset).where(
+            PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
+        )
+    )
     end_account_sessions(session, account.id)
-    enqueue(session, to=account.email, template="password_changed", language=account.language,
-            context={"login": account.login, "reset_link": reset_link(settings)})
+    enqueue(
+        session,
+        to=account.email,
+        template="password_changed",
+        language=account.language,
+        context={"login": account.login, "reset_link": reset_link(settings)},
+    )
     return PasswordChanged(login=account.login)

@@ -25,7 +25,6 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from idp.accounts.activation import AccountCreationError
 from idp.accounts.activation import Verification
@@ -41,7 +40,9 @@ from idp.mail.links import reset_link
 from idp.mail.outbox import enqueue
 from idp.models.account import Account
 from idp.models.account import AccountCustomer
+from idp.models.base import DbSession
 from idp.models.base import random_token
+from idp.models.base import rowcount
 from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.customer import Customer
@@ -80,45 +81,71 @@ def _secret_of(token: str, settings: Settings) -> str | None:
     return secret if isinstance(secret, str) else None
 
 
-def accounts_for_email(session: Session, email: str) -> list[Account]:
+def accounts_for_email(session: DbSession, email: str) -> list[Account]:
     """Accounts whose verified e-mail is this address (compared without regard to case)."""
-    return list(session.scalars(
-        select(Account)
-        .where(func.lower(Account.email) == email.strip().lower())
-        .order_by(Account.id)
-        .limit(ACCOUNTS_PER_ADDRESS)
-    ))
+    return list(
+        session.scalars(
+            select(Account)
+            .where(func.lower(Account.email) == email.strip().lower())
+            .order_by(Account.id)
+            .limit(ACCOUNTS_PER_ADDRESS)
+        )
+    )
 
 
 def start_registration(
-    session: Session, email: str, *, language: str, settings: Settings,
-    client_id: str | None = None, return_params: list[list[str]] | None = None,
+    session: DbSession,
+    email: str,
+    *,
+    language: str,
+    settings: Settings,
+    client_id: str | None = None,
+    return_params: list[list[str]] | None = None,
 ) -> None:
     """The e-mail step. An address with an account gets "account_exists" (login and reset
     links); any other gets an activation link. The caller's answer is the same either way."""
     accounts = accounts_for_email(session, email)
     for account in accounts:
-        enqueue(session, to=email, template="account_exists", language=language,
-                context=_account_links(settings, account))
+        enqueue(
+            session,
+            to=email,
+            template="account_exists",
+            language=language,
+            context=_account_links(settings, account),
+        )
     if not accounts:
         secret, now = random_token(32), utcnow()
-        session.add(RegistrationRequest(
-            email=email, secret_hash=token_hash(secret), language=language, created_at=now,
-            expires_at=now + timedelta(seconds=settings.registration_link_ttl),
-            client_id=client_id, return_params=return_params,
-        ))
+        session.add(
+            RegistrationRequest(
+                email=email,
+                secret_hash=token_hash(secret),
+                language=language,
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.registration_link_ttl),
+                client_id=client_id,
+                return_params=return_params,
+            )
+        )
         # Delivery adds the "view online" link (it needs the outbox id).
-        enqueue(session, to=email, template="activation", language=language,
-                context={"link": link_url(settings, link_token(settings, secret))})
+        enqueue(
+            session,
+            to=email,
+            template="activation",
+            language=language,
+            context={"link": link_url(settings, link_token(settings, secret))},
+        )
     session.commit()
 
 
 def _account_links(settings: Settings, account: Account) -> dict[str, str]:
-    return {"login": account.login, "login_link": login_link(settings, account.login),
-            "reset_link": reset_link(settings)}
+    return {
+        "login": account.login,
+        "login_link": login_link(settings, account.login),
+        "reset_link": reset_link(settings),
+    }
 
 
-def find_link(session: Session, token: str, settings: Settings) -> RegistrationRequest | None:
+def find_link(session: DbSession, token: str, settings: Settings) -> RegistrationRequest | None:
     """The request behind a genuine, unexpired, unconsumed link (whatever its uses)."""
     secret = _secret_of(token, settings)
     if secret is None:
@@ -131,7 +158,7 @@ def find_link(session: Session, token: str, settings: Settings) -> RegistrationR
     return request
 
 
-def open_link(session: Session, token: str, settings: Settings) -> RegistrationRequest | None:
+def open_link(session: DbSession, token: str, settings: Settings) -> RegistrationRequest | None:
     """The request when its customer-data page may still be submitted; counts nothing."""
     request = find_link(session, token, settings)
     if request is None or request.uses >= settings.registration_link_max_uses:
@@ -139,15 +166,17 @@ def open_link(session: Session, token: str, settings: Settings) -> RegistrationR
     return request
 
 
-def count_use(session: Session, request_id: int, settings: Settings) -> int | None:
+def count_use(session: DbSession, request_id: int, settings: Settings) -> int | None:
     """Take one use atomically (``uses = uses + 1 WHERE uses < max``); the uses left, or
     None when none was left (parallel submissions never count past the maximum)."""
     uses = session.execute(
         update(RegistrationRequest)
-        .where(RegistrationRequest.id == request_id,
-               RegistrationRequest.uses < settings.registration_link_max_uses,
-               RegistrationRequest.consumed_at.is_(None),
-               RegistrationRequest.expires_at > utcnow())
+        .where(
+            RegistrationRequest.id == request_id,
+            RegistrationRequest.uses < settings.registration_link_max_uses,
+            RegistrationRequest.consumed_at.is_(None),
+            RegistrationRequest.expires_at > utcnow(),
+        )
         .values(uses=RegistrationRequest.uses + 1)
         .returning(RegistrationRequest.uses)
         .execution_options(synchronize_session=False)
@@ -181,7 +210,11 @@ class StepResult:
 
 
 def submit_customer_data(
-    session: Session, token: str, customer_number: str, code: str, settings: Settings,
+    session: DbSession,
+    token: str,
+    customer_number: str,
+    code: str,
+    settings: Settings,
     may_mail: Callable[[str], bool] = lambda address: True,
 ) -> StepResult:
     """One use of the link: check the customer number and activation code (formats already
@@ -198,8 +231,9 @@ def submit_customer_data(
     result = StepResult(Step(check.outcome.value), uses_left, request.id)
     if check.outcome is Verification.VERIFIED and check.customer is not None:
         request.customer_id, request.verified_at = check.customer.id, utcnow()
-        result = StepResult(Step.VERIFIED, uses_left, request.id,
-                            int(request.verified_at.timestamp()))
+        result = StepResult(
+            Step.VERIFIED, uses_left, request.id, int(request.verified_at.timestamp())
+        )
     elif check.outcome is Verification.ALREADY_ACTIVATED and check.customer is not None:
         _tell_owner(session, check.customer, settings, may_mail)
     session.commit()
@@ -207,19 +241,25 @@ def submit_customer_data(
 
 
 def _tell_owner(
-    session: Session, customer: Customer, settings: Settings, may_mail: Callable[[str], bool]
+    session: DbSession, customer: Customer, settings: Settings, may_mail: Callable[[str], bool]
 ) -> None:
     owner = session.scalar(
-        select(Account).join(AccountCustomer, AccountCustomer.account_id == Account.id)
+        select(Account)
+        .join(AccountCustomer, AccountCustomer.account_id == Account.id)
         .where(AccountCustomer.customer_id == customer.id)
     )
     if owner is not None and may_mail(owner.email):
-        enqueue(session, to=owner.email, template="customer_already_activated",
-                language=owner.language, context=_account_links(settings, owner))
+        enqueue(
+            session,
+            to=owner.email,
+            template="customer_already_activated",
+            language=owner.language,
+            context=_account_links(settings, owner),
+        )
 
 
 def open_password_step(
-    session: Session, token: str, settings: Settings
+    session: DbSession, token: str, settings: Settings
 ) -> RegistrationRequest | None:
     """The request when its customer was verified and the account is not created yet."""
     request = find_link(session, token, settings)
@@ -229,7 +269,10 @@ def open_password_step(
 
 
 def password_refusals(
-    session: Session, request: RegistrationRequest, login: str, password: str,
+    session: DbSession,
+    request: RegistrationRequest,
+    login: str,
+    password: str,
     settings: Settings,
 ) -> list[Reason]:
     """The policy's reasons, with this registration's own words as context (SPEC §3.6)."""
@@ -239,7 +282,12 @@ def password_refusals(
 
 
 def complete_registration(
-    session: Session, token: str, *, login: str, password: str, language: str,
+    session: DbSession,
+    token: str,
+    *,
+    login: str,
+    password: str,
+    language: str,
     settings: Settings,
 ) -> StepResult:
     """ONE transaction: the account, its link to the customer, the activation code and the
@@ -266,37 +314,57 @@ def complete_registration(
 
 
 def _create(
-    session: Session, request: RegistrationRequest, customer: Customer, login: str,
-    password: str, language: str, settings: Settings,
+    session: DbSession,
+    request: RegistrationRequest,
+    customer: Customer,
+    login: str,
+    password: str,
+    language: str,
+    settings: Settings,
 ) -> StepResult:
     request_id, email, number = request.id, request.email, customer.number
     claimed = session.execute(
         update(RegistrationRequest)
-        .where(RegistrationRequest.id == request_id,
-               RegistrationRequest.consumed_at.is_(None),
-               RegistrationRequest.customer_id == customer.id)
+        .where(
+            RegistrationRequest.id == request_id,
+            RegistrationRequest.consumed_at.is_(None),
+            RegistrationRequest.customer_id == customer.id,
+        )
         .values(consumed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1:
         raise AccountCreationError("link_consumed")
-    account = create_account(session, login=login, email=email, password=password,
-                             customer_number=number, language=language, settings=settings)
-    enqueue(session, to=email, template="welcome", language=account.language,
-            context={"login": account.login, "login_link": login_link(settings, account.login)})
+    account = create_account(
+        session,
+        login=login,
+        email=email,
+        password=password,
+        customer_number=number,
+        language=language,
+        settings=settings,
+    )
+    enqueue(
+        session,
+        to=email,
+        template="welcome",
+        language=account.language,
+        context={"login": account.login, "login_link": login_link(settings, account.login)},
+    )
     session.commit()
     return StepResult(Step.CREATED, request_id=request_id, login=account.login)
 
 
 def _lost_race(
-    session: Session, request_id: int, customer_id: int, login: str, exc: Exception
+    session: DbSession, request_id: int, customer_id: int, login: str, exc: Exception
 ) -> StepResult:
     """After a rollback: say what the other, successful, transaction did. When it used this
     very link (a double submission, a second tab), the account is the one just made."""
     request = session.get(RegistrationRequest, request_id)
     if request is not None and request.consumed_at is not None:
         made = session.scalar(
-            select(Account).join(AccountCustomer, AccountCustomer.account_id == Account.id)
+            select(Account)
+            .join(AccountCustomer, AccountCustomer.account_id == Account.id)
             .where(AccountCustomer.customer_id == customer_id)
         )
         if made is not None:
@@ -304,7 +372,8 @@ def _lost_race(
     customer = session.get(Customer, customer_id)
     reason = getattr(exc, "reason", "")
     if reason == "login_taken" or (
-        customer is not None and customer.activated_at is None
+        customer is not None
+        and customer.activated_at is None
         and find_account_by_login(session, login) is not None
     ):
         return StepResult(Step.LOGIN_TAKEN, request_id=request_id)
@@ -327,7 +396,7 @@ class Completed:
     return_params: list[list[str]] | None
 
 
-def completed_registration(session: Session, token: str, settings: Settings) -> Completed | None:
+def completed_registration(session: DbSession, token: str, settings: Settings) -> Completed | None:
     """The completed registration a confirmation token points to, if genuine and recent."""
     if not token or len(token) > MAX_SECRET:
         return None
@@ -339,7 +408,8 @@ def completed_registration(session: Session, token: str, settings: Settings) -> 
     if request is None or request.consumed_at is None or request.customer_id is None:
         return None
     account = session.scalar(
-        select(Account).join(AccountCustomer, AccountCustomer.account_id == Account.id)
+        select(Account)
+        .join(AccountCustomer, AccountCustomer.account_id == Account.id)
         .where(AccountCustomer.customer_id == request.customer_id)
     )
     if account is None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
+from idp.models.base import DbSession
 from idp.models.base import utcnow
 from idp.models.logout import end_sessions
 from idp.models.oauth import Token
 from idp.models.op_session import OpSession
 
 
-def end_account_sessions(session: Session, account_id: int) -> list[str]:
+def end_account_sessions(session: DbSession, account_id: int) -> list[str]:
     """End every live OP session of the account, queue the back-channel logout of the clients
     that took part (OIDC Back-Channel Logout 1.0 §2.5) and revoke all its tokens; return the
     sids ended."""

@@ -20,7 +20,6 @@ from sqlalchemy import func
 from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from idp.config import Settings
 from idp.mail.links import view_online_link
@@ -28,6 +27,8 @@ from idp.mail.render import compose
 from idp.mail.render import render
 from idp.mail.transports import Transport
 from idp.mail.transports import TransportError
+from idp.models.base import DbSession
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.outbox import OutboxMail
 
@@ -39,13 +40,13 @@ log = logging.getLogger(__name__)
 # so delivery adds it from the row id (idp.mail.links.view_online_link) for the templates in
 # VIEW_ONLINE; a value passed by the caller is ignored.
 TEMPLATES = (
-    "activation",                   # {link}  (+ view_online_link, added at delivery)
-    "account_exists",               # {login, login_link, reset_link}
-    "customer_already_activated",   # {login, login_link, reset_link}  (to the account owner)
-    "welcome",                      # {login, login_link}
-    "reset_password",               # {link}
-    "password_changed",             # {login, reset_link}
-    "forgot_login",                 # {login, login_link}
+    "activation",  # {link}  (+ view_online_link, added at delivery)
+    "account_exists",  # {login, login_link, reset_link}
+    "customer_already_activated",  # {login, login_link, reset_link}  (to the account owner)
+    "welcome",  # {login, login_link}
+    "reset_password",  # {link}
+    "password_changed",  # {login, reset_link}
+    "forgot_login",  # {login, login_link}
 )
 # Mails with a "view online" page (/mail/<signed id>, SPEC §3.4). Their context is kept after
 # sending, because the page renders from it, and forgotten once the registration link has
@@ -79,7 +80,7 @@ class OutboxCounts:
 
 
 def enqueue(
-    session: Session, *, to: str, template: str, language: str, context: dict[str, Any]
+    session: DbSession, *, to: str, template: str, language: str, context: dict[str, Any]
 ) -> OutboxMail:
     """Add a mail to the caller's transaction (the caller commits; nothing is sent now).
 
@@ -108,8 +109,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver_pending(
-    session: Session, transport: Transport, settings: Settings, limit: int = 50,
-    now: datetime | None = None, max_attempts: int = MAX_ATTEMPTS,
+    session: DbSession,
+    transport: Transport,
+    settings: Settings,
+    limit: int = 50,
+    now: datetime | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> DeliveryResult:
     """Send up to ``limit`` due mails; each failure is recorded on its row and retried later
     with exponential backoff, and given up after ``max_attempts`` (or a permanent refusal).
@@ -119,8 +124,11 @@ def deliver_pending(
     now = now or utcnow()
     due = session.scalars(
         select(OutboxMail.id)
-        .where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_(None),
-               OutboxMail.next_try_at <= now)
+        .where(
+            OutboxMail.sent_at.is_(None),
+            OutboxMail.failed_at.is_(None),
+            OutboxMail.next_try_at <= now,
+        )
         .order_by(OutboxMail.next_try_at, OutboxMail.id)
         .limit(limit)
     ).all()
@@ -132,7 +140,7 @@ def deliver_pending(
     return DeliveryResult(**outcomes)
 
 
-def _claim(session: Session, mail_id: int, now: datetime) -> OutboxMail | None:
+def _claim(session: DbSession, mail_id: int, now: datetime) -> OutboxMail | None:
     """Reserve one due mail for this worker, or None when another worker took it first.
 
     A conditional UPDATE that pushes ``next_try_at`` past now (a lease): of two workers, only
@@ -141,36 +149,56 @@ def _claim(session: Session, mail_id: int, now: datetime) -> OutboxMail | None:
     """
     claimed = session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None),
-               OutboxMail.failed_at.is_(None), OutboxMail.next_try_at <= now)
+        .where(
+            OutboxMail.id == mail_id,
+            OutboxMail.sent_at.is_(None),
+            OutboxMail.failed_at.is_(None),
+            OutboxMail.next_try_at <= now,
+        )
         .values(next_try_at=now + CLAIM_LEASE)
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1:
         return None
     return session.get(OutboxMail, mail_id, populate_existing=True)
 
 
 def _send(
-    session: Session, mail: OutboxMail, transport: Transport, settings: Settings,
-    now: datetime, max_attempts: int,
+    session: DbSession,
+    mail: OutboxMail,
+    transport: Transport,
+    settings: Settings,
+    now: datetime,
+    max_attempts: int,
 ) -> str:
     """Render and send one claimed mail and record the outcome: sent, deferred or failed."""
     try:
-        subject, text, html = render(mail.template, mail.language,
-                                     render_context(mail, settings), settings)
-        message = compose(to=mail.to_address, subject=subject, text=text, html=html,
-                          language=mail.language, settings=settings,
-                          message_key=(mail.id, mail.created_at))
+        subject, text, html = render(
+            mail.template, mail.language, render_context(mail, settings), settings
+        )
+        message = compose(
+            to=mail.to_address,
+            subject=subject,
+            text=text,
+            html=html,
+            language=mail.language,
+            settings=settings,
+            message_key=(mail.id, mail.created_at),
+        )
         transport.send(message)
     except Exception as exc:  # noqa: BLE001 - any failure of one mail is recorded, not raised
         return _record_failure(session, mail, exc, now, max_attempts)
     keep = mail.template in VIEW_ONLINE
     session.execute(
-        update(OutboxMail).where(OutboxMail.id == mail.id)
-        .values(sent_at=now, attempts=OutboxMail.attempts + 1, last_error=None,
-                **({} if keep else {"context": null()}))
+        update(OutboxMail)
+        .where(OutboxMail.id == mail.id)
+        .values(
+            sent_at=now,
+            attempts=OutboxMail.attempts + 1,
+            last_error=None,
+            **({} if keep else {"context": null()}),
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -178,51 +206,60 @@ def _send(
 
 
 def _record_failure(
-    session: Session, mail: OutboxMail, exc: Exception, now: datetime, max_attempts: int
+    session: DbSession, mail: OutboxMail, exc: Exception, now: datetime, max_attempts: int
 ) -> str:
     attempts = mail.attempts + 1
     give_up = attempts >= max_attempts or (isinstance(exc, TransportError) and exc.permanent)
     error = str(exc) if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
     log.warning("mail %s (%s) attempt %d failed: %s", mail.id, mail.template, attempts, error)
     session.execute(
-        update(OutboxMail).where(OutboxMail.id == mail.id)
-        .values(attempts=attempts, last_error=error[:500],
-                next_try_at=now + backoff(attempts),
-                failed_at=now if give_up else None)
+        update(OutboxMail)
+        .where(OutboxMail.id == mail.id)
+        .values(
+            attempts=attempts,
+            last_error=error[:500],
+            next_try_at=now + backoff(attempts),
+            failed_at=now if give_up else None,
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()
     return "failed" if give_up else "deferred"
 
 
-def forget_old_contexts(session: Session, settings: Settings, now: datetime | None = None) -> int:
+def forget_old_contexts(session: DbSession, settings: Settings, now: datetime | None = None) -> int:
     """Clear the context of sent "view online" mails once their link has expired (the page
     already refuses them; this is data minimisation). It scans the table, so the worker runs
     it hourly, not every round."""
     cutoff = (now or utcnow()) - timedelta(seconds=settings.registration_link_ttl)
     result = session.execute(
         update(OutboxMail)
-        .where(OutboxMail.sent_at.is_not(None), OutboxMail.context.is_not(None),
-               OutboxMail.created_at < cutoff)
+        .where(
+            OutboxMail.sent_at.is_not(None),
+            OutboxMail.context.is_not(None),
+            OutboxMail.created_at < cutoff,
+        )
         .values(context=null())
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(rowcount(result))
 
 
-def requeue_failed(session: Session, now: datetime | None = None) -> int:
+def requeue_failed(session: DbSession, now: datetime | None = None) -> int:
     """Give every mail that was given up on a fresh set of attempts (the caller commits)."""
     result = session.execute(
-        update(OutboxMail).where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_not(None))
+        update(OutboxMail)
+        .where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_not(None))
         .values(failed_at=None, attempts=0, next_try_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(rowcount(result))
 
 
-def count_by_state(session: Session) -> OutboxCounts:
+def count_by_state(session: DbSession) -> OutboxCounts:
     """How many mails are pending, given up on, and sent."""
+
     def count(*where: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(OutboxMail).where(*where)) or 0)
 

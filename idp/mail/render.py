@@ -62,10 +62,13 @@ def _rules(settings: Settings) -> dict[str, str]:
         "link_rule": ngettext(
             "For security reasons this link can be used only once within %(period)s.",
             "For security reasons this link can be used only %(num)d times within %(period)s.",
-            uses, period=period(settings.registration_link_ttl),
+            uses,
+            period=period(settings.registration_link_ttl),
         ),
-        "reset_rule": _("This link can be used once within %(period)s.",
-                        period=period(settings.password_reset_ttl)),
+        "reset_rule": _(
+            "This link can be used once within %(period)s.",
+            period=period(settings.password_reset_ttl),
+        ),
     }
 
 
@@ -108,7 +111,13 @@ def render(
 
 
 def compose(
-    *, to: str, subject: str, text: str, html: str, language: str, settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    settings: Settings,
     message_key: tuple[int, datetime] | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (text first, HTML preferred) from ``settings.mail_from``.

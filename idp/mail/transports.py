@@ -65,7 +65,9 @@ class SmtpTransport:
         """Parse IDP_SMTP_URL (percent-encoded user and password)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("IDP_SMTP_URL must look like smtp://host:587?starttls=1 or smtps://host")
+            raise ValueError(
+                "IDP_SMTP_URL must look like smtp://host:587?starttls=1 or smtps://host"
+            )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         implicit = parts.scheme == "smtps"
         starttls = query.get("starttls", "").lower() in TRUE
@@ -82,8 +84,9 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.implicit_tls:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def send(self, message: EmailMessage) -> None:
@@ -97,8 +100,9 @@ class SmtpTransport:
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _msg in exc.recipients.values()]
-            raise TransportError(self._describe(exc),
-                                 permanent=all(500 <= c < 600 for c in codes)) from None
+            raise TransportError(
+                self._describe(exc), permanent=all(500 <= c < 600 for c in codes)
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TransportError(self._describe(exc)) from None
 

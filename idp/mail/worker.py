@@ -40,5 +40,11 @@ def _mail_batch(app: Flask) -> Callable[[], int]:
 
 def init_mail_worker(app: Flask) -> BackgroundWorker | None:
     """When IDP_MAIL_WORKER_INTERVAL > 0, start the worker with the process's first request."""
-    return install_worker(app, EXTENSION, "mail delivery", app.config["IDP"].mail_worker_interval,
-                          _mail_batch(app), BATCH)
+    return install_worker(
+        app,
+        EXTENSION,
+        "mail delivery",
+        app.config["IDP"].mail_worker_interval,
+        _mail_batch(app),
+        BATCH,
+    )

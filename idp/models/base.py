@@ -6,12 +6,19 @@ import hashlib
 import secrets
 from datetime import UTC
 from datetime import datetime
+from typing import Any
+from typing import TypeAlias
+from typing import cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy import DateTime
 from sqlalchemy import MetaData
+from sqlalchemy import Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -21,6 +28,15 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: The database session a service takes: a plain ``Session`` or Flask-SQLAlchemy's scoped
+#: ``db.session`` (which proxies every ``Session`` method).
+DbSession: TypeAlias = Session | scoped_session[Any]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (``Session.execute`` types it as a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def utcnow() -> datetime:

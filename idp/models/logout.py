@@ -15,11 +15,12 @@ from sqlalchemy import String
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Mapped
-from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 
 from idp.models.base import Base
+from idp.models.base import DbSession
 from idp.models.base import random_token
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.oauth import Client
 from idp.models.op_session import OpSession
@@ -36,9 +37,7 @@ class LogoutNotification(Base):
     __tablename__ = "logout_notification"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
-    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
     sid: Mapped[str] = mapped_column(String(64))
     sub: Mapped[str] = mapped_column(String(64))
     jti: Mapped[str] = mapped_column(String(64), unique=True, default=random_token)
@@ -50,7 +49,7 @@ class LogoutNotification(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
-def end_sessions(session: Session, op_sessions: Iterable[OpSession]) -> list[OpSession]:
+def end_sessions(session: DbSession, op_sessions: Iterable[OpSession]) -> list[OpSession]:
     """End the live sessions among ``op_sessions`` and queue their notifications; return the
     ones this transaction ended (the caller commits).
 
@@ -65,14 +64,14 @@ def end_sessions(session: Session, op_sessions: Iterable[OpSession]) -> list[OpS
             .where(OpSession.sid == op_session.sid, OpSession.ended_at.is_(None))
             .values(ended_at=now)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if rowcount(result) == 1:
             ended.append(op_session)
     queue_logout_notifications(session, ended)
     return ended
 
 
 def queue_logout_notifications(
-    session: Session, ended: Iterable[OpSession]
+    session: DbSession, ended: Iterable[OpSession]
 ) -> list[LogoutNotification]:
     """Add a notification for every client of the ended sessions that has a back-channel URI
     (the caller commits, so the queue and the session end share one transaction)."""

@@ -87,7 +87,7 @@ class Client(TimestampMixin, Base):
         if "@" in parts.netloc:  # userinfo would defeat the exact comparison below
             return False
         try:
-            parts.port
+            _ = parts.port  # raises on a malformed port
         except ValueError:
             return False
         return _without_port(redirect_uri) in {
@@ -126,9 +126,7 @@ class AuthorizationCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
-    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     redirect_uri: Mapped[str] = mapped_column(String(2000))
     scope: Mapped[str] = mapped_column(String(255))
@@ -181,9 +179,7 @@ class Token(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
-    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(255))
     family_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -65,9 +65,7 @@ class Interaction(Base):
     __tablename__ = "interaction"
 
     uid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str] = mapped_column(
-        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
-    )
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
     params: Mapped[list[list[str]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -76,7 +76,10 @@ def _request(pairs: list[tuple[str, str]], settings: Settings) -> StoredAuthoriz
 
 
 def _failure(request: StoredAuthorizationRequest, error: OAuth2Error) -> Outcome:
-    """Redirect the error when the redirect URI was validated, else render it (RFC 6749 §4.1.2.1)."""
+    """Redirect the error when the redirect URI was validated, else render it.
+
+    RFC 6749 §4.1.2.1.
+    """
     if error.redirect_uri:
         return Outcome(response=server.handle_error_response(request, error))
     return Outcome(error=error)
@@ -95,7 +98,8 @@ def start_authorization(pairs: list[tuple[str, str]], op_session: OpSession | No
         grant = server.get_consent_grant(request=request, end_user=account)
         if hinted is INVALID_HINT:
             raise InvalidRequestError(
-                "Invalid 'id_token_hint'.", redirect_uri=grant.redirect_uri,
+                "Invalid 'id_token_hint'.",
+                redirect_uri=grant.redirect_uri,
                 state=data.get("state"),
             )
     except OAuth2Error as error:
@@ -103,7 +107,7 @@ def start_authorization(pairs: list[tuple[str, str]], op_session: OpSession | No
     if account is None:
         uid = save_pending(grant.client.client_id, pairs, settings)
         return Outcome(interaction_uid=uid)
-    request.op_session = op_session  # type: ignore[attr-defined]
+    request.op_session = op_session
     return Outcome(response=server.create_authorization_response(request, account, grant))
 
 
@@ -113,7 +117,11 @@ def _session_after_login(
     """Same user: refresh auth_time and rotate the cookie secret. Other user: a new session."""
     if current is not None and current.account_id == account.id:
         cookie_value = random_token(32)
-        current.cookie_hash, current.auth_time, current.amr = token_hash(cookie_value), utcnow(), amr
+        current.cookie_hash, current.auth_time, current.amr = (
+            token_hash(cookie_value),
+            utcnow(),
+            amr,
+        )
         current.expires_at = utcnow() + timedelta(seconds=settings.session_ttl)
         return NewSession(current, cookie_value)
     if current is not None:
@@ -144,6 +152,6 @@ def resume_authorization(uid: str, op_session: OpSession | None) -> Outcome:
         outcome = _failure(request, error)
         outcome.new_session = new_session
         return outcome
-    request.op_session = new_session.op_session  # type: ignore[attr-defined]
+    request.op_session = new_session.op_session
     response = server.create_authorization_response(request, account, grant)
     return Outcome(response=response, new_session=new_session)

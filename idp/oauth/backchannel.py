@@ -30,6 +30,7 @@ from sqlalchemy import update
 from idp.config import Settings
 from idp.extensions import db
 from idp.keys import Keyring
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import Client
@@ -78,8 +79,9 @@ def post_logout_token(uri: str, token: str) -> str | None:
     Redirects are not followed: the registered URI is the only one we talk to.
     """
     try:
-        response = httpx.post(uri, data={"logout_token": token}, timeout=TIMEOUT,
-                              follow_redirects=False)
+        response = httpx.post(
+            uri, data={"logout_token": token}, timeout=TIMEOUT, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if response.status_code in (200, 204):
@@ -100,17 +102,23 @@ def deliver_pending(limit: int = BATCH, now: datetime | None = None) -> Delivery
     """Deliver the notifications that are due at ``now``; commits its own small transactions
     and never raises for a receiver's failure."""
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(LogoutNotification.id)
-        .where(LogoutNotification.sent_at.is_(None), LogoutNotification.failed_at.is_(None),
-               LogoutNotification.next_try_at <= now)
-        .order_by(LogoutNotification.next_try_at, LogoutNotification.id)
-        .limit(limit)
-    ))
+    ids = list(
+        db.session.scalars(
+            select(LogoutNotification.id)
+            .where(
+                LogoutNotification.sent_at.is_(None),
+                LogoutNotification.failed_at.is_(None),
+                LogoutNotification.next_try_at <= now,
+            )
+            .order_by(LogoutNotification.next_try_at, LogoutNotification.id)
+            .limit(limit)
+        )
+    )
     db.session.rollback()
     outcomes: list[str | None] = [_deliver_one(item_id, now) for item_id in ids]
     return DeliveryReport(
-        sent=outcomes.count("sent"), retrying=outcomes.count("retrying"),
+        sent=outcomes.count("sent"),
+        retrying=outcomes.count("retrying"),
         failed=outcomes.count("failed"),
     )
 
@@ -119,14 +127,19 @@ def _claim(item_id: int, now: datetime) -> bool:
     """Take the row for this worker (one conditional UPDATE: several hosts may run workers)."""
     result = db.session.execute(
         update(LogoutNotification)
-        .where(LogoutNotification.id == item_id, LogoutNotification.sent_at.is_(None),
-               LogoutNotification.failed_at.is_(None), LogoutNotification.next_try_at <= now)
-        .values(next_try_at=now + timedelta(seconds=LEASE),
-                attempts=LogoutNotification.attempts + 1)
+        .where(
+            LogoutNotification.id == item_id,
+            LogoutNotification.sent_at.is_(None),
+            LogoutNotification.failed_at.is_(None),
+            LogoutNotification.next_try_at <= now,
+        )
+        .values(
+            next_try_at=now + timedelta(seconds=LEASE), attempts=LogoutNotification.attempts + 1
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(rowcount(result) == 1)
 
 
 def _deliver_one(item_id: int, now: datetime) -> str | None:
@@ -156,7 +169,9 @@ def _record(item_id: int, attempts: int, error: str | None, now: datetime) -> st
         values["next_try_at"] = now + timedelta(seconds=BACKOFF[attempts - 1])
         outcome = "retrying"
     db.session.execute(
-        update(LogoutNotification).where(LogoutNotification.id == item_id).values(**values)
+        update(LogoutNotification)
+        .where(LogoutNotification.id == item_id)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -174,7 +189,7 @@ def purge_finished(older_than: timedelta) -> int:
         )
     )
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(rowcount(result))
 
 
 def _logout_batch(app: Flask) -> Callable[[], int]:
@@ -194,8 +209,14 @@ def _logout_batch(app: Flask) -> Callable[[], int]:
 def init_logout_worker(app: Flask) -> BackgroundWorker | None:
     """When IDP_LOGOUT_WORKER_INTERVAL > 0, start the worker with the process's first request
     (idp/worker.py); logouts wake it."""
-    return install_worker(app, WORKER_KEY, "back-channel logout delivery",
-                          app.config["IDP"].logout_worker_interval, _logout_batch(app), BATCH)
+    return install_worker(
+        app,
+        WORKER_KEY,
+        "back-channel logout delivery",
+        app.config["IDP"].logout_worker_interval,
+        _logout_batch(app),
+        BATCH,
+    )
 
 
 def wake_logout_worker() -> None:

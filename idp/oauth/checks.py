@@ -9,9 +9,23 @@ from authlib.oidc.core.errors import RequestNotSupportedError
 from authlib.oidc.core.errors import RequestURINotSupportedError
 
 SINGLE_VALUED = (
-    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "prompt",
-    "max_age", "login_hint", "id_token_hint", "ui_locales", "code_challenge",
-    "code_challenge_method", "response_mode", "display", "claims_locales", "acr_values",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "ui_locales",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "display",
+    "claims_locales",
+    "acr_values",
 )
 PROMPTS = {"none", "login", "consent", "select_account"}
 MAX_PARAM_LENGTH = 2048
@@ -20,10 +34,10 @@ MAX_PARAM_LENGTH = 2048
 class AuthorizationRequestChecks:
     """Grant extension: parameter hygiene and the OIDC parameters Authlib does not check."""
 
-    def __call__(self, grant) -> None:  # type: ignore[no-untyped-def]
+    def __call__(self, grant) -> None:
         grant.register_hook("after_validate_authorization_request_payload", self.check)
 
-    def check(self, grant, redirect_uri) -> None:  # type: ignore[no-untyped-def]
+    def check(self, grant, redirect_uri) -> None:
         payload = grant.request.payload
         for name in SINGLE_VALUED:
             # RFC 6749 §3.1: parameters MUST NOT be included more than once.

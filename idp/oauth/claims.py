@@ -19,8 +19,22 @@ from idp.models.oauth import Client
 
 SCOPES_SUPPORTED = ["openid", "profile", "email", "offline_access", "eligibility"]
 CLAIMS_SUPPORTED = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
-    "name", "locale", "preferred_username", "email", "email_verified", "eligibility",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "sid",
+    "at_hash",
+    "name",
+    "locale",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "eligibility",
 ]
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.consts import default_json_headers
+from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -20,7 +20,6 @@ from idp.models.base import utcnow
 from idp.models.oauth import Token
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
-
 
 REALM = "userinfo"
 FORM = "application/x-www-form-urlencoded"
@@ -58,10 +57,10 @@ class Revocation(RevocationEndpoint):
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
+    def query_token(self, token_string, token_type_hint):
         return query_presented(token_string, token_type_hint)
 
-    def revoke_token(self, token, request):  # type: ignore[no-untyped-def]
+    def revoke_token(self, token, request):
         """A refresh token takes its whole grant with it (RFC 7009 §2.1); an access token alone."""
         if _presented_refresh(token):
             db.session.execute(
@@ -78,13 +77,13 @@ class Introspection(IntrospectionEndpoint):
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
-    def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
+    def query_token(self, token_string, token_type_hint):
         return query_presented(token_string, token_type_hint)
 
-    def check_permission(self, token, client, request):  # type: ignore[no-untyped-def]
+    def check_permission(self, token, client, request):
         return token.client_id == client.client_id
 
-    def introspect_token(self, token):  # type: ignore[no-untyped-def]
+    def introspect_token(self, token):
         is_refresh = _presented_refresh(token)
         if is_refresh and not token.refresh_is_usable():
             return {"active": False}
@@ -103,7 +102,7 @@ class Introspection(IntrospectionEndpoint):
             "iat": int(token.issued_at.timestamp()),
         }
 
-    def create_introspection_payload(self, token):  # type: ignore[no-untyped-def]
+    def create_introspection_payload(self, token):
         if token is not None and _presented_refresh(token):
             # A refresh token's life is its own, not the access token's (RFC 7662 §2.2).
             return self.introspect_token(token)
@@ -113,7 +112,7 @@ class Introspection(IntrospectionEndpoint):
 class AccessTokenValidator(BearerTokenValidator):
     """RFC 6750 bearer tokens, looked up by hash; a disabled account's tokens stop working."""
 
-    def authenticate_token(self, token_string):  # type: ignore[no-untyped-def]
+    def authenticate_token(self, token_string):
         token = db.session.scalar(
             select(Token).where(Token.access_token_hash == token_hash(token_string))
         )
@@ -125,13 +124,13 @@ class AccessTokenValidator(BearerTokenValidator):
 class UserInfo(UserInfoEndpoint):
     """OIDC Core §5.3: the claims of the token's scope, eligibility computed now."""
 
-    def get_issuer(self):  # type: ignore[no-untyped-def]
+    def get_issuer(self):
         return context.settings().issuer
 
-    def generate_user_info(self, user, scope):  # type: ignore[no-untyped-def]
+    def generate_user_info(self, user, scope):
         return generate_user_info(user, scope, context.settings())
 
-    def resolve_private_key(self):  # type: ignore[no-untyped-def]
+    def resolve_private_key(self):
         return context.keyring().signing_key("RS256")
 
 
@@ -140,7 +139,7 @@ class NoCredentials(InvalidRequestError):
 
     status_code = 401
 
-    def get_headers(self):  # type: ignore[no-untyped-def]
+    def get_headers(self):
         return [*default_json_headers, ("WWW-Authenticate", f'Bearer realm="{REALM}"')]
 
 
@@ -148,13 +147,15 @@ class BearerProtector(ResourceProtector):
     """Bearer tokens in the Authorization header (RFC 6750 §2.1) or, on POST, in the form body
     (§2.2: pyoidc and others send them there); never both at once (§2)."""
 
-    def parse_request_authorization(self, request):  # type: ignore[no-untyped-def]
+    def parse_request_authorization(self, request):
         header = request.headers.get("Authorization")
         body = None
         if flask_request.method == "POST" and flask_request.mimetype == FORM:
             body = flask_request.form.get("access_token")
         if header and body:
-            raise InvalidRequestError("Use one method to send the access token (RFC 6750 section 2).")
+            raise InvalidRequestError(
+                "Use one method to send the access token (RFC 6750 section 2)."
+            )
         if body:
             return self.get_token_validator("bearer"), body
         if not header:

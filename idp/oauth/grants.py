@@ -22,6 +22,7 @@ from sqlalchemy import update
 from idp.extensions import db
 from idp.models.account import ACTIVE
 from idp.models.account import Account
+from idp.models.base import rowcount
 from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.oauth import AuthorizationCode
@@ -66,7 +67,7 @@ class S256CodeChallenge(CodeChallenge):
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
 
-    def validate_code_challenge(self, grant, redirect_uri):  # type: ignore[no-untyped-def]
+    def validate_code_challenge(self, grant, redirect_uri):
         """RFC 7636 §4.3 defaults a missing method to ``plain``, which RFC 9700 §2.1.1 refuses."""
         super().validate_code_challenge(grant, redirect_uri)
         data = grant.request.payload.data
@@ -80,19 +81,25 @@ class S256CodeChallenge(CodeChallenge):
 class OpenIDCodeExtension(OpenIDCode):
     """OpenID Connect for the code grant; the ID token is built by ``claims.issue_id_token``."""
 
-    def exists_nonce(self, nonce, request):  # type: ignore[no-untyped-def]
+    def exists_nonce(self, nonce, request):
         # The nonce binds the ID token to the RP's session; the RP checks it (OIDC Core §15.5.2).
         return False
 
-    def generate_user_info(self, user, scope):  # type: ignore[no-untyped-def]
+    def generate_user_info(self, user, scope):
         return generate_user_info(user, scope, context.settings())
 
-    def encode_id_token(self, token, request):  # type: ignore[no-untyped-def]
+    def encode_id_token(self, token, request):
         code: AuthorizationCode = request.authorization_code
         return issue_id_token(
-            client=request.client, account=request.user, scope=token["scope"],
-            access_token=token.get("access_token"), auth_time=code.auth_time, amr=code.amr,
-            sid=code.sid, nonce=code.nonce, keyring=context.keyring(),
+            client=request.client,
+            account=request.user,
+            scope=token["scope"],
+            access_token=token.get("access_token"),
+            auth_time=code.auth_time,
+            amr=code.amr,
+            sid=code.sid,
+            nonce=code.nonce,
+            keyring=context.keyring(),
             settings=context.settings(),
         )
 
@@ -103,7 +110,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     @staticmethod
-    def validate_no_multiple_request_parameter(request):  # type: ignore[no-untyped-def]
+    def validate_no_multiple_request_parameter(request):
         """RFC 6749 §3.1 / §4.1.2.1: only a repeated ``client_id`` or ``redirect_uri`` leaves the
         redirect target unknown (an error page). Every other repetition is refused by
         ``AuthorizationRequestChecks`` once the redirect URI is validated, so it goes back to the
@@ -113,24 +120,31 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             if len(datalist.get(name, [])) > 1:
                 raise InvalidRequestError(f"Multiple '{name}' in request.")
 
-    def save_authorization_code(self, code, request):  # type: ignore[no-untyped-def]
+    def save_authorization_code(self, code, request):
         op_session = request.op_session
         now = utcnow()
         data = request.payload.data
-        db.session.add(AuthorizationCode(
-            code_hash=token_hash(code), client_id=request.client.client_id,
-            account_id=request.user.id, redirect_uri=request.payload.redirect_uri,
-            scope=request.scope, nonce=data.get("nonce"),
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            sid=op_session.sid, auth_time=op_session.auth_time, amr=op_session.amr,
-            expires_at=now + timedelta(seconds=context.settings().authorization_code_ttl),
-        ))
+        db.session.add(
+            AuthorizationCode(
+                code_hash=token_hash(code),
+                client_id=request.client.client_id,
+                account_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                sid=op_session.sid,
+                auth_time=op_session.auth_time,
+                amr=op_session.amr,
+                expires_at=now + timedelta(seconds=context.settings().authorization_code_ttl),
+            )
+        )
         link = {"sid": op_session.sid, "client_id": request.client.client_id}
         if db.session.get(SessionClient, link) is None:
             db.session.add(SessionClient(**link))
 
-    def query_authorization_code(self, code, client):  # type: ignore[no-untyped-def]
+    def query_authorization_code(self, code, client):
         item = db.session.scalar(
             select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code))
         )
@@ -141,7 +155,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         return item
 
-    def create_token_response(self):  # type: ignore[no-untyped-def]
+    def create_token_response(self):
         """Claim the code with one conditional UPDATE: of parallel redemptions exactly one wins."""
         code: AuthorizationCode = self.request.authorization_code
         claimed = db.session.execute(
@@ -149,16 +163,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
             .values(used_at=utcnow())
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(claimed) != 1:
             revoke_code_tokens(code.id)
             raise InvalidGrantError("Invalid 'code' in request.")
         return super().create_token_response()
 
-    def delete_authorization_code(self, authorization_code):  # type: ignore[no-untyped-def]
+    def delete_authorization_code(self, authorization_code):
         # Kept (marked used) so that a replay is recognised; expired rows are purged later.
         pass
 
-    def authenticate_user(self, authorization_code):  # type: ignore[no-untyped-def]
+    def authenticate_user(self, authorization_code):
         return _active(authorization_code.account)
 
 
@@ -168,7 +182,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token):  # type: ignore[no-untyped-def]
+    def authenticate_refresh_token(self, refresh_token):
         item = db.session.scalar(
             select(Token).where(Token.refresh_token_hash == token_hash(refresh_token))
         )
@@ -179,7 +193,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         return item if item.refresh_is_usable() else None
 
-    def create_token_response(self):  # type: ignore[no-untyped-def]
+    def create_token_response(self):
         old: Token = self.request.refresh_token
         if _active(old.account) is None:
             raise InvalidGrantError("The account is not active.")
@@ -188,23 +202,30 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .where(Token.id == old.id, Token.refresh_used_at.is_(None), Token.revoked_at.is_(None))
             .values(refresh_used_at=utcnow())
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(claimed) != 1:
             revoke_family(old.family_id)
             raise InvalidGrantError()
         status, token, headers = super().create_token_response()
         scope = token.get("scope", "")
         if "openid" in scope.split():
             token["id_token"] = issue_id_token(
-                client=self.request.client, account=old.account, scope=scope,
-                access_token=token["access_token"], auth_time=old.auth_time, amr=old.amr,
-                sid=old.sid, nonce=None, keyring=context.keyring(), settings=context.settings(),
+                client=self.request.client,
+                account=old.account,
+                scope=scope,
+                access_token=token["access_token"],
+                auth_time=old.auth_time,
+                amr=old.amr,
+                sid=old.sid,
+                nonce=None,
+                keyring=context.keyring(),
+                settings=context.settings(),
             )
         return status, token, headers
 
-    def authenticate_user(self, refresh_token):  # type: ignore[no-untyped-def]
+    def authenticate_user(self, refresh_token):
         return _active(refresh_token.account)
 
-    def revoke_old_credential(self, refresh_token):  # type: ignore[no-untyped-def]
+    def revoke_old_credential(self, refresh_token):
         # Already marked used by the atomic claim in create_token_response.
         pass
 

@@ -18,6 +18,7 @@ from idp.config import Settings
 from idp.extensions import db
 from idp.models.account import Account
 from idp.models.base import random_token
+from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.oauth import Client
 from idp.models.op_session import Interaction
@@ -39,10 +40,14 @@ class PendingLogin:
 def save_pending(client_id: str, pairs: list[tuple[str, str]], settings: Settings) -> str:
     """Store an authorization request that needs the user; return its uid (caller commits)."""
     uid = random_token(24)
-    db.session.add(Interaction(
-        uid=uid, client_id=client_id, params=[list(p) for p in pairs],
-        expires_at=utcnow() + timedelta(seconds=settings.interaction_ttl),
-    ))
+    db.session.add(
+        Interaction(
+            uid=uid,
+            client_id=client_id,
+            params=[list(p) for p in pairs],
+            expires_at=utcnow() + timedelta(seconds=settings.interaction_ttl),
+        )
+    )
     return uid
 
 
@@ -63,7 +68,9 @@ def load_pending(uid: str) -> PendingLogin | None:
     params = dict(item.params_pairs())
     client = db.session.get(Client, item.client_id)
     return PendingLogin(
-        uid=uid, client_id=item.client_id, client_name=client.name if client else item.client_id,
+        uid=uid,
+        client_id=item.client_id,
+        client_name=client.name if client else item.client_id,
         login_hint=params.get("login_hint"),
         ui_locales=(params.get("ui_locales") or "").split(),
     )
@@ -98,7 +105,7 @@ def take_finished(uid: str) -> Interaction | None:
         .where(Interaction.uid == uid, Interaction.consumed_at.is_(None))
         .values(consumed_at=utcnow())
     )
-    return item if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+    return item if rowcount(claimed) == 1 else None
 
 
 def initiate_login_url(client: Client, issuer: str, login_hint: str | None) -> str | None:

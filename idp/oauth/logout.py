@@ -31,8 +31,14 @@ from idp.oauth.server import server
 from idp.oauth.sessions import end_session
 
 ALGORITHMS = ["RS256", "ES256"]  # what we sign with; never "none" or HMAC (RFC 8725 §3.1)
-PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales",
-              "logout_hint")
+PARAMETERS = (
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "ui_locales",
+    "logout_hint",
+)
 
 
 def _loopback_without_port(uri: str) -> str | None:
@@ -91,8 +97,9 @@ class EndSession(EndSessionEndpoint):
         except (ValueError, TypeError) as exc:  # a hint joserfc cannot even parse
             raise InvalidRequestError("Invalid 'id_token_hint'.") from exc
         claims = validated.id_token_claims
-        if claims is not None and (claims.get("iss") != context.settings().issuer
-                                   or not isinstance(claims.get("sub"), str)):
+        if claims is not None and (
+            claims.get("iss") != context.settings().issuer or not isinstance(claims.get("sub"), str)
+        ):
             raise InvalidRequestError("'id_token_hint' was not issued by this provider.")
         return validated
 
@@ -144,8 +151,9 @@ def decide_logout(pairs: list[tuple[str, str]], browser: OpSession | None) -> Lo
     params = [(k, v) for k, v in pairs if k in PARAMETERS]
     validated = _validate(params)
     if validated is None or validated.id_token_claims is None:
-        return LogoutDecision(target=browser, confirm=browser is not None, redirect_uri=None,
-                              params=params)
+        return LogoutDecision(
+            target=browser, confirm=browser is not None, redirect_uri=None, params=params
+        )
     claims = validated.id_token_claims
     target = browser if browser is not None else _hinted_session(claims)
     return LogoutDecision(

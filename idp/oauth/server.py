@@ -78,18 +78,19 @@ class OAuthServer(AuthorizationServer):
             return request
         return super().create_oauth2_request(request)
 
-    def handle_response(self, status_code, payload, headers):  # type: ignore[no-untyped-def]
+    def handle_response(self, status_code, payload, headers):
         # The only redirects this server makes are authorization responses, success or error:
         # RFC 9207 §2 wants ``iss`` in every one of them.
         if status_code == 302:
             headers = [
                 (k, add_params_to_uri(v, [("iss", context.settings().issuer)]))
-                if k == "Location" else (k, v)
+                if k == "Location"
+                else (k, v)
                 for k, v in headers
             ]
         return super().handle_response(status_code, payload, headers)
 
-    def get_authorization_grant(self, request):  # type: ignore[no-untyped-def]
+    def get_authorization_grant(self, request):
         """Refuse first what Authlib would quote in an ``error_description``, which must be
         printable ASCII (RFC 6749 §4.1.2.1) or Authlib raises ValueError: a malformed
         ``redirect_uri`` is never redirected to; a malformed ``response_type`` goes back like
@@ -135,8 +136,12 @@ def query_client(client_id: str) -> Client | None:
 
 
 def generate_bearer_token(
-    grant_type: str, client: Client, user: Any = None, scope: str | None = None,
-    expires_in: int | None = None, include_refresh_token: bool = True,
+    grant_type: str,
+    client: Client,
+    user: Any = None,
+    scope: str | None = None,
+    expires_in: int | None = None,
+    include_refresh_token: bool = True,
 ) -> dict[str, Any]:
     """Opaque random tokens (RFC 6750); a refresh token only for offline access."""
     settings = context.settings()
@@ -159,17 +164,25 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     code = request.authorization_code
     origin = parent if parent is not None else code
     refresh = token.get("refresh_token")
-    db.session.add(Token(
-        access_token_hash=token_hash(token["access_token"]),
-        refresh_token_hash=token_hash(refresh) if refresh else None,
-        client_id=request.client.client_id, account_id=request.user.id,
-        scope=token["scope"],
-        family_id=parent.family_id if parent is not None else random_token(16),
-        code_id=parent.code_id if parent is not None else code.id,
-        sid=origin.sid, auth_time=origin.auth_time, amr=origin.amr, issued_at=now,
-        access_expires_at=now + timedelta(seconds=token["expires_in"]),
-        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl) if refresh else None,
-    ))
+    db.session.add(
+        Token(
+            access_token_hash=token_hash(token["access_token"]),
+            refresh_token_hash=token_hash(refresh) if refresh else None,
+            client_id=request.client.client_id,
+            account_id=request.user.id,
+            scope=token["scope"],
+            family_id=parent.family_id if parent is not None else random_token(16),
+            code_id=parent.code_id if parent is not None else code.id,
+            sid=origin.sid,
+            auth_time=origin.auth_time,
+            amr=origin.amr,
+            issued_at=now,
+            access_expires_at=now + timedelta(seconds=token["expires_in"]),
+            refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl)
+            if refresh
+            else None,
+        )
+    )
 
 
 server = OAuthServer()
@@ -190,4 +203,4 @@ def init_oauth(app: Flask) -> None:
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
     server.register_endpoint(UserInfo(resource_protector=make_resource_protector()))
-    server._idp_configured = True  # type: ignore[attr-defined]
+    server._idp_configured = True

@@ -47,8 +47,12 @@ def start_session(account: Account, amr: list[str], settings: Settings) -> NewSe
     now = utcnow()
     cookie_value = random_token(32)
     op_session = OpSession(
-        sid=random_token(16), cookie_hash=token_hash(cookie_value), account_id=account.id,
-        auth_time=now, amr=amr, expires_at=now + timedelta(seconds=settings.session_ttl),
+        sid=random_token(16),
+        cookie_hash=token_hash(cookie_value),
+        account_id=account.id,
+        auth_time=now,
+        amr=amr,
+        expires_at=now + timedelta(seconds=settings.session_ttl),
     )
     op_session.account = account
     db.session.add(op_session)

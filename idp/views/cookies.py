@@ -14,13 +14,13 @@ from typing import Any
 from typing import TypeVar
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug.wrappers import Response
 
 bp = Blueprint("cookies", __name__)
 COOKIE = "cookie_notice"
@@ -72,8 +72,9 @@ def _choice() -> str | None:
 @bp.get("/cookies")
 def notice() -> Response:
     """What the cookies are, the current choice, and the buttons to change it."""
-    body = render_template("cookie_notice.html", choice=_choice(),
-                           next=safe_next(request.args.get("next")))
+    body = render_template(
+        "cookie_notice.html", choice=_choice(), next=safe_next(request.args.get("next"))
+    )
     return make_response(body)
 
 
@@ -86,6 +87,12 @@ def choose() -> Response:
         response = redirect(target, code=303)
     else:
         response = redirect(url_for("cookies.notice", next=target), code=303)
-    response.set_cookie(COOKIE, choice, max_age=MAX_AGE, httponly=True, samesite="Lax",
-                        secure=current_app.config["IDP"].uses_https)
+    response.set_cookie(
+        COOKIE,
+        choice,
+        max_age=MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["IDP"].uses_https,
+    )
     return response

@@ -41,7 +41,7 @@ def _part(message: EmailMessage, subtype: str) -> str:
     part = message.get_body(preferencelist=(subtype,))
     if part is None or part.get_content_subtype() != subtype:
         return ""
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 @bp.get("/_dev/mail")
@@ -49,17 +49,24 @@ def index() -> str:
     """Delivered mails, newest first, and how many are still waiting or given up on."""
     transport = directory_transport(current_app.config["IDP"])
     mails = [m for m in (transport.read(n) for n in transport.names()[:SHOWN]) if m]
-    return render_template("dev/mail_list.html", mails=mails, directory=transport.directory,
-                           counts=count_by_state(db.session))
+    return render_template(
+        "dev/mail_list.html",
+        mails=mails,
+        directory=transport.directory,
+        counts=count_by_state(db.session),
+    )
 
 
 @bp.get("/_dev/mail/<name>")
 def detail(name: str) -> str:
     """Headers, the text part, and the HTML part as source."""
     stored = _stored(name)
-    return render_template("dev/mail_detail.html", mail=stored,
-                           text=_part(stored.message, "plain"),
-                           html=_part(stored.message, "html"))
+    return render_template(
+        "dev/mail_detail.html",
+        mail=stored,
+        text=_part(stored.message, "plain"),
+        html=_part(stored.message, "html"),
+    )
 
 
 @bp.get("/_dev/mail/<name>/html")

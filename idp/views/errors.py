@@ -36,8 +36,12 @@ def oauth_error_page(error: object) -> Response:
     """A readable, localised page for an OAuth error that cannot go back to the client."""
     code = getattr(error, "error", None) or "invalid_request"
     text = _explanations().get(code, _explanations()["invalid_request"])
-    body = render_template("errors/oauth.html", error_code=code, explanation=text,
-                           description=getattr(error, "description", ""))
+    body = render_template(
+        "errors/oauth.html",
+        error_code=code,
+        explanation=text,
+        description=getattr(error, "description", ""),
+    )
     response = make_response(body, 400)
     response.headers["Cache-Control"] = "no-store"
     return response

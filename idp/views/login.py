@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from idp.accounts.login import authenticate
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.account import normalise_login
-from idp.oauth.authorize import foreign_interaction
 from idp.models.oauth import Client
+from idp.oauth.authorize import foreign_interaction
 from idp.oauth.interaction import PendingLogin
 from idp.oauth.interaction import default_client
 from idp.oauth.interaction import initiate_login_url

@@ -4,13 +4,13 @@ confirmation, and the "you are logged out" page. Parse → idp.oauth.logout → 
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from werkzeug.wrappers import Response
 
 from idp.extensions import csrf
 from idp.extensions import db
@@ -21,6 +21,7 @@ from idp.oauth.logout import decide_logout
 from idp.oauth.logout import log_out
 from idp.oauth.sessions import COOKIE_NAME
 from idp.oauth.sessions import find_live_session
+from idp.views import query_pairs
 
 bp = Blueprint("logout", __name__)
 
@@ -43,13 +44,12 @@ def _logged_out(decision: LogoutDecision) -> Response:
     db.session.commit()
     wake_logout_worker()
     locales = " ".join(g.get("ui_locales", []))
-    target = decision.redirect_uri or url_for(
-        "logout.logged_out", **({"ui_locales": locales} if locales else {})
-    )
+    target = decision.redirect_uri or url_for("logout.logged_out", ui_locales=locales or None)
     response = redirect(target, 303 if request.method == "POST" else 302)
     settings = context.settings()
-    response.delete_cookie(COOKIE_NAME, path="/", secure=settings.uses_https, httponly=True,
-                           samesite="Lax")
+    response.delete_cookie(
+        COOKIE_NAME, path="/", secure=settings.uses_https, httponly=True, samesite="Lax"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -58,11 +58,12 @@ def _logged_out(decision: LogoutDecision) -> Response:
 @csrf.exempt  # RP-Initiated Logout 1.0 §2: the RP may POST a form from its own origin
 def end_session() -> Response:
     """RP-Initiated Logout 1.0 §2: log out at once, or ask the End-User first."""
-    decision = _decide(list(request.values.items(multi=True)))
+    decision = _decide(query_pairs(request.values))
     if decision.confirm:
         db.session.rollback()
-        return _page("logout_confirm.html", params=decision.params,
-                     client_name=decision.client_name)
+        return _page(
+            "logout_confirm.html", params=decision.params, client_name=decision.client_name
+        )
     return _logged_out(decision)
 
 

@@ -58,6 +58,7 @@ def show(token: str) -> Response:
     if mail is None:
         abort(404)
     settings = current_app.config["IDP"]
-    _subject, _text, html = render(mail.template, mail.language,
-                                   render_context(mail, settings, online=True), settings)
+    _subject, _text, html = render(
+        mail.template, mail.language, render_context(mail, settings, online=True), settings
+    )
     return mail_html_response(html)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import session
+from werkzeug.wrappers import Response
 
 from idp.extensions import csrf
 from idp.extensions import db
@@ -23,6 +23,7 @@ from idp.oauth.interaction import interaction_url
 from idp.oauth.server import server
 from idp.oauth.sessions import COOKIE_NAME
 from idp.oauth.sessions import find_live_session
+from idp.views import query_pairs
 from idp.views.errors import oauth_error_page
 
 bp = Blueprint("oauth", __name__)
@@ -32,6 +33,7 @@ MAX_PENDING = 8
 
 def _respond(outcome: Outcome) -> Response:
     """Turn the protocol's decision into a response, cookie included; commit its changes."""
+    response: Response
     if outcome.error is not None:
         db.session.commit()
         response = oauth_error_page(outcome.error)
@@ -42,6 +44,7 @@ def _respond(outcome: Outcome) -> Response:
         response = redirect(interaction_url(outcome.interaction_uid))
     else:
         db.session.commit()
+        assert outcome.response is not None  # Outcome holds exactly one of its three answers
         response = outcome.response
     if outcome.new_session is not None:
         _set_session_cookie(response, outcome.new_session.cookie_value)
@@ -52,8 +55,13 @@ def _respond(outcome: Outcome) -> Response:
 def _set_session_cookie(response: Response, value: str) -> None:
     settings = context.settings()
     response.set_cookie(
-        COOKIE_NAME, value, max_age=settings.session_cookie_max_age or None, path="/",
-        secure=settings.uses_https, httponly=True, samesite="Lax",
+        COOKIE_NAME,
+        value,
+        max_age=settings.session_cookie_max_age or None,
+        path="/",
+        secure=settings.uses_https,
+        httponly=True,
+        samesite="Lax",
     )
 
 
@@ -61,7 +69,7 @@ def _set_session_cookie(response: Response, value: str) -> None:
 @csrf.exempt
 def authorize() -> Response:
     """OIDC Core §3.1.2.1: GET and POST (form-encoded) are both supported."""
-    pairs = list(request.values.items(multi=True))
+    pairs = query_pairs(request.values)
     # SPEC §3: an error page shown here speaks the ``ui_locales`` the client asked for.
     g.ui_locales = (request.values.get("ui_locales") or "").split()[:8]
     op_session = find_live_session(request.cookies.get(COOKIE_NAME))

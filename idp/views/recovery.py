@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint
-from flask import Response
 from flask import current_app
 from flask import g
 from flask import make_response
@@ -21,6 +20,7 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from limits import parse_many
+from werkzeug.wrappers import Response
 
 from idp.accounts.passwords import MAX_LENGTH
 from idp.accounts.passwords import Reason
@@ -49,15 +49,17 @@ KINDS = ("password", "login")
 
 
 def _settings() -> Settings:
-    return current_app.config["IDP"]  # type: ignore[no-any-return]
+    return current_app.config["IDP"]
 
 
 @bp.context_processor
 def _policy_figures() -> dict[str, int]:
     """The numbers the pages quote: link lifetime and minimum password length."""
     settings = _settings()
-    return {"reset_minutes": max(1, settings.password_reset_ttl // 60),
-            "min_length": settings.password_min_length}
+    return {
+        "reset_minutes": max(1, settings.password_reset_ttl // 60),
+        "min_length": settings.password_min_length,
+    }
 
 
 def _mail_limit() -> str:
@@ -129,8 +131,9 @@ def forgot() -> Response:
 @bp.get("/forgot/password")
 def forgot_password() -> Response:
     """The address to send a reset link to."""
-    return _page("forgot_password.html", pending=_pending(request.args.get("uid")), email="",
-                 error=None)
+    return _page(
+        "forgot_password.html", pending=_pending(request.args.get("uid")), email="", error=None
+    )
 
 
 @bp.post("/forgot/password")
@@ -143,8 +146,9 @@ def send_reset() -> Response:
 @bp.get("/forgot/login")
 def forgot_login() -> Response:
     """The address to send the login to."""
-    return _page("forgot_login.html", pending=_pending(request.args.get("uid")), email="",
-                 error=None)
+    return _page(
+        "forgot_login.html", pending=_pending(request.args.get("uid")), email="", error=None
+    )
 
 
 @bp.post("/forgot/login")
@@ -158,8 +162,12 @@ def send_login() -> Response:
 def sent() -> Response:
     """Check your mailbox (whether or not the address is known)."""
     kind = request.args.get("kind")
-    return _page("forgot_sent.html", kind=kind if kind in KINDS else "password",
-                 email=session.get(ADDRESS_KEY), pending=_pending(request.args.get("uid")))
+    return _page(
+        "forgot_sent.html",
+        kind=kind if kind in KINDS else "password",
+        email=session.get(ADDRESS_KEY),
+        pending=_pending(request.args.get("uid")),
+    )
 
 
 def _dead_link() -> Response:
@@ -171,18 +179,25 @@ def _reason_messages(reasons: list[Reason]) -> list[str]:
     # Keyed by value: the policy may gain reasons before this table learns them. The same
     # msgids as the registration pages (idp/views/registration.py): one translation each.
     texts = {
-        "too_short": _("Use at least %(min)d characters. A few unrelated words make a long "
-                       "password that is easy to remember.", min=_settings().password_min_length),
-        "too_long": _("This password is too long: use at most %(max)d characters.",
-                      max=MAX_LENGTH),
-        "common": _("This password is one of the most used or leaked ones: attackers try "
-                    "those first."),
-        "repetitive": _("This password repeats characters or follows a sequence (like "
-                        "aaaa or 1234): it is too easy to guess."),
-        "contains_context": _("Do not use your login, your e-mail address or your "
-                              "customer number in your password."),
-        "contains_service_name": _("Do not use the name of our company or of this "
-                                   "service in your password."),
+        "too_short": _(
+            "Use at least %(min)d characters. A few unrelated words make a long "
+            "password that is easy to remember.",
+            min=_settings().password_min_length,
+        ),
+        "too_long": _("This password is too long: use at most %(max)d characters.", max=MAX_LENGTH),
+        "common": _(
+            "This password is one of the most used or leaked ones: attackers try those first."
+        ),
+        "repetitive": _(
+            "This password repeats characters or follows a sequence (like "
+            "aaaa or 1234): it is too easy to guess."
+        ),
+        "contains_context": _(
+            "Do not use your login, your e-mail address or your customer number in your password."
+        ),
+        "contains_service_name": _(
+            "Do not use the name of our company or of this service in your password."
+        ),
     }
     fallback = _("This password cannot be used. Choose another one.")
     return list(dict.fromkeys(texts.get(r.value, fallback) for r in reasons))
@@ -195,8 +210,9 @@ def reset_form(token: str) -> Response:
         link = open_reset_link(db.session, token, _settings())
     except ResetLinkDead:
         return _dead_link()
-    return _page("reset_password.html", token=token, login=link.login, errors=[],
-                 confirm_error=None)
+    return _page(
+        "reset_password.html", token=token, login=link.login, errors=[], confirm_error=None
+    )
 
 
 @bp.post("/reset/<token>")
@@ -209,14 +225,23 @@ def reset_submit(token: str) -> Response:
         return _dead_link()
     password = request.form.get("password", "")[:MAX_FIELD]
     confirm = request.form.get("password_confirm", "")[:MAX_FIELD]
-    errors = [_("Enter a new password.")] if not password else _reason_messages(
-        refused_reasons(link, password, settings))
+    errors = (
+        [_("Enter a new password.")]
+        if not password
+        else _reason_messages(refused_reasons(link, password, settings))
+    )
     confirm_error = None
     if password and confirm != password:
         confirm_error = _("The two passwords are not the same.")
     if errors or confirm_error:
-        return _page("reset_password.html", 400, token=token, login=link.login, errors=errors,
-                     confirm_error=confirm_error)
+        return _page(
+            "reset_password.html",
+            400,
+            token=token,
+            login=link.login,
+            errors=errors,
+            confirm_error=confirm_error,
+        )
     try:
         changed = reset_password(db.session, token, password, settings)
     except ResetLinkDead:
@@ -224,8 +249,14 @@ def reset_submit(token: str) -> Response:
         return _dead_link()
     except PasswordRefused as refused:  # the policy changed in between; say why anyway
         db.session.rollback()
-        return _page("reset_password.html", 400, token=token, login=link.login,
-                     errors=_reason_messages(refused.reasons), confirm_error=None)
+        return _page(
+            "reset_password.html",
+            400,
+            token=token,
+            login=link.login,
+            errors=_reason_messages(refused.reasons),
+            confirm_error=None,
+        )
     db.session.commit()
     session[LOGIN_KEY] = changed.login
     return redirect(url_for(".done"), code=303)

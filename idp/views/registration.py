@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint
-from flask import Response
 from flask import abort
 from flask import current_app
 from flask import g
@@ -27,6 +26,7 @@ from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from limits import parse_many
+from werkzeug.wrappers import Response
 
 from idp import forms
 from idp.accounts.passwords import MAX_LENGTH
@@ -110,11 +110,13 @@ def _messages() -> dict[str, str]:
         forms.EMAIL_INVALID: _("Enter an e-mail address such as name@example.be."),
         forms.CUSTOMER_NUMBER_FORMAT: _("The customer number has 10 digits and starts with 2."),
         forms.ACTIVATION_CODE_FORMAT: _("The activation code has 10 digits."),
-        forms.LOGIN_INVALID: _("Use 3 to 254 characters: letters without accents, digits "
-                               "and . _ - @ + '"),
+        forms.LOGIN_INVALID: _(
+            "Use 3 to 254 characters: letters without accents, digits and . _ - @ + '"
+        ),
         forms.PASSWORD_MISMATCH: _("The two passwords are not the same."),
-        forms.PASSWORD_TOO_LONG: _("This password is too long: use at most %(max)d "
-                                   "characters.", max=MAX_LENGTH),
+        forms.PASSWORD_TOO_LONG: _(
+            "This password is too long: use at most %(max)d characters.", max=MAX_LENGTH
+        ),
     }
 
 
@@ -124,19 +126,27 @@ def _message(key: str | None) -> str | None:
 
 def _reason_messages() -> dict[Reason, str]:
     return {
-        Reason.TOO_SHORT: _("Use at least %(min)d characters. A few unrelated words make a long "
-                            "password that is easy to remember.",
-                            min=_settings().password_min_length),
-        Reason.TOO_LONG: _("This password is too long: use at most %(max)d characters.",
-                           max=MAX_LENGTH),
-        Reason.COMMON: _("This password is one of the most used or leaked ones: attackers try "
-                         "those first."),
-        Reason.REPETITIVE: _("This password repeats characters or follows a sequence (like "
-                             "aaaa or 1234): it is too easy to guess."),
-        Reason.CONTAINS_CONTEXT: _("Do not use your login, your e-mail address or your "
-                                   "customer number in your password."),
-        Reason.CONTAINS_SERVICE_NAME: _("Do not use the name of our company or of this "
-                                        "service in your password."),
+        Reason.TOO_SHORT: _(
+            "Use at least %(min)d characters. A few unrelated words make a long "
+            "password that is easy to remember.",
+            min=_settings().password_min_length,
+        ),
+        Reason.TOO_LONG: _(
+            "This password is too long: use at most %(max)d characters.", max=MAX_LENGTH
+        ),
+        Reason.COMMON: _(
+            "This password is one of the most used or leaked ones: attackers try those first."
+        ),
+        Reason.REPETITIVE: _(
+            "This password repeats characters or follows a sequence (like "
+            "aaaa or 1234): it is too easy to guess."
+        ),
+        Reason.CONTAINS_CONTEXT: _(
+            "Do not use your login, your e-mail address or your customer number in your password."
+        ),
+        Reason.CONTAINS_SERVICE_NAME: _(
+            "Do not use the name of our company or of this service in your password."
+        ),
     }
 
 
@@ -175,8 +185,10 @@ def _origin(uid: str) -> tuple[str | None, list[list[str]] | None]:
 
 def _link_terms() -> dict[str, int]:
     settings = _settings()
-    return {"max_uses": settings.registration_link_max_uses,
-            "days": max(1, round(settings.registration_link_ttl / 86400))}
+    return {
+        "max_uses": settings.registration_link_max_uses,
+        "days": max(1, round(settings.registration_link_ttl / 86400)),
+    }
 
 
 def _dead_link() -> Response:
@@ -188,9 +200,13 @@ def _already(request_row: RegistrationRequest | None) -> Response:
     """SPEC §3.5: this customer already has an account — log in or reset the password."""
     client_id = request_row.client_id if request_row else None
     params = request_row.return_params if request_row else None
-    return _page("activate.html", 409, already=True,
-                 login_url=return_url(client_id, params, None),
-                 reset_url=reset_link(_settings()))
+    return _page(
+        "activate.html",
+        409,
+        already=True,
+        login_url=return_url(client_id, params, None),
+        reset_url=reset_link(_settings()),
+    )
 
 
 # ---- e-mail step ---------------------------------------------------------------------------
@@ -219,11 +235,22 @@ def submit_email() -> Response:
     client_id, params = _origin(uid)
     email = forms.check_email(request.form.get("email"))
     if email.error:
-        return _page("register_email.html", 400, uid=uid if client_id else "",
-                     email=email.value, error=_message(email.error))
+        return _page(
+            "register_email.html",
+            400,
+            uid=uid if client_id else "",
+            email=email.value,
+            error=_message(email.error),
+        )
     if may_mail(email.value):
-        start_registration(db.session, email.value, language=_language(), settings=_settings(),
-                           client_id=client_id, return_params=params)
+        start_registration(
+            db.session,
+            email.value,
+            language=_language(),
+            settings=_settings(),
+            client_id=client_id,
+            return_params=params,
+        )
     session[EMAIL_KEY] = email.value
     return redirect(url_for(".sent"), code=303)
 
@@ -238,13 +265,21 @@ def sent() -> Response:
 # ---- customer-data step --------------------------------------------------------------------
 
 
-def _activate_page(token: str, row: RegistrationRequest, status: int = 200,
-                   **context: Any) -> Response:
+def _activate_page(
+    token: str, row: RegistrationRequest, status: int = 200, **context: Any
+) -> Response:
     context.setdefault("values", {})
     context.setdefault("errors", {})
     context.setdefault("error", None)
-    return _page("activate.html", status, token=token, email=row.email, already=False,
-                 login_url=return_url(row.client_id, row.return_params, None), **context)
+    return _page(
+        "activate.html",
+        status,
+        token=token,
+        email=row.email,
+        already=False,
+        login_url=return_url(row.client_id, row.return_params, None),
+        **context,
+    )
 
 
 @bp.get("/register/<token>")
@@ -272,11 +307,14 @@ def submit_customer_data_page(token: str) -> Response:
     code = forms.check_activation_code(request.form.get("activation_code"))
     values = {"customer_number": number.value, "activation_code": code.value}
     if number.error or code.error:
-        errors = {"customer_number": _message(number.error),
-                  "activation_code": _message(code.error)}
+        errors = {
+            "customer_number": _message(number.error),
+            "activation_code": _message(code.error),
+        }
         return _activate_page(token, row, 400, values=values, errors=errors)
-    result = submit_customer_data(db.session, token, number.value, code.value, settings,
-                                  may_mail=_may_alert_owner)
+    result = submit_customer_data(
+        db.session, token, number.value, code.value, settings, may_mail=_may_alert_owner
+    )
     return _after_customer_data(token, result, values)
 
 
@@ -287,18 +325,23 @@ def _after_customer_data(token: str, result: StepResult, values: dict[str, str])
         return redirect(url_for(".password", token=token), code=303)
     if result.step is Step.ALREADY_ACTIVATED:
         return _already(row)
-    if row is None or result.step is Step.DEAD_LINK or (
-        result.step is Step.WRONG and result.uses_left <= 0
+    if (
+        row is None
+        or result.step is Step.DEAD_LINK
+        or (result.step is Step.WRONG and result.uses_left <= 0)
     ):
         return _dead_link()
     if result.step is Step.LOCKED:
-        message = _("Too many wrong activation codes were entered for this customer number: its "
-                    "code is blocked. Contact us to receive a new one.")
+        message = _(
+            "Too many wrong activation codes were entered for this customer number: its "
+            "code is blocked. Contact us to receive a new one."
+        )
     else:
-        message = _("This customer number and activation code do not match. Check them on "
-                    "your latest invoice.")
-    return _activate_page(token, row, 400, values=values, error=message,
-                          uses_left=result.uses_left)
+        message = _(
+            "This customer number and activation code do not match. Check them on "
+            "your latest invoice."
+        )
+    return _activate_page(token, row, 400, values=values, error=message, uses_left=result.uses_left)
 
 
 # ---- login and password step ---------------------------------------------------------------
@@ -323,13 +366,20 @@ def _not_verified_here(token: str) -> Response:
     return _dead_link()
 
 
-def _password_page(token: str, row: RegistrationRequest, status: int = 200,
-                   **context: Any) -> Response:
+def _password_page(
+    token: str, row: RegistrationRequest, status: int = 200, **context: Any
+) -> Response:
     context.setdefault("login", row.email)
     context.setdefault("errors", {})
     context.setdefault("reasons", [])
-    return _page("choose_password.html", status, token=token,
-                 min_length=_settings().password_min_length, max_length=MAX_LENGTH, **context)
+    return _page(
+        "choose_password.html",
+        status,
+        token=token,
+        min_length=_settings().password_min_length,
+        max_length=MAX_LENGTH,
+        **context,
+    )
 
 
 @bp.get("/register/<token>/password")
@@ -351,24 +401,37 @@ def submit_password(token: str) -> Response:
         return _not_verified_here(token)
     login = forms.check_login(request.form.get("login"))
     typed = request.form.get("password", "")
-    password_error, confirm_error = forms.check_new_password(typed,
-                                                             request.form.get("confirm"))
-    errors = {"login": _message(login.error), "password": _message(password_error),
-              "confirm": _message(confirm_error)}
+    password_error, confirm_error = forms.check_new_password(typed, request.form.get("confirm"))
+    errors = {
+        "login": _message(login.error),
+        "password": _message(password_error),
+        "confirm": _message(confirm_error),
+    }
     if any(errors.values()):
         # Say everything at once: a mistyped confirmation does not hide a refused password.
-        refused = [] if password_error else password_refusals(
-            db.session, row, login.value, typed, _settings())
+        refused = (
+            []
+            if password_error
+            else password_refusals(db.session, row, login.value, typed, _settings())
+        )
         texts = _reason_messages()
-        return _password_page(token, row, 400, login=login.value, errors=errors,
-                              reasons=[texts[r] for r in refused])
-    result = complete_registration(db.session, token, login=login.value, password=typed,
-                                   language=_language(), settings=_settings())
+        return _password_page(
+            token, row, 400, login=login.value, errors=errors, reasons=[texts[r] for r in refused]
+        )
+    result = complete_registration(
+        db.session,
+        token,
+        login=login.value,
+        password=typed,
+        language=_language(),
+        settings=_settings(),
+    )
     return _after_password(token, row, result, login.value)
 
 
-def _after_password(token: str, row: RegistrationRequest, result: StepResult,
-                    login: str) -> Response:
+def _after_password(
+    token: str, row: RegistrationRequest, result: StepResult, login: str
+) -> Response:
     if result.step is Step.CREATED and result.request_id is not None:
         session.pop(STEP_KEY, None)
         session.pop(EMAIL_KEY, None)
@@ -381,8 +444,9 @@ def _after_password(token: str, row: RegistrationRequest, result: StepResult,
         errors = {"login": _("This login is already taken. Choose another one.")}
         return _password_page(token, row, 400, login=login, errors=errors)
     texts = _reason_messages()
-    reasons = [texts[r] for r in result.reasons] or [_("This password cannot be used. "
-                                                       "Choose another one.")]
+    reasons = [texts[r] for r in result.reasons] or [
+        _("This password cannot be used. Choose another one.")
+    ]
     return _password_page(token, row, 400, login=login, reasons=reasons)
 
 

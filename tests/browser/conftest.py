@@ -24,8 +24,15 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 REQUIRED = bool(os.environ.get("IDP_TEST_REQUIRE_BROWSER"))
 # Read once and taken out of the environment: the provider refuses unknown IDP_* variables at
@@ -100,8 +107,9 @@ def live_issuer(app: Any, listening_socket: socket.socket) -> Iterator[str]:
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     """A fresh phone-sized browser context (its own cookies) and page."""
-    context = chromium.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True,
-                                   has_touch=True)
+    context = chromium.new_context(
+        viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

@@ -42,8 +42,10 @@ def accept_cookies(test_client: Any) -> None:
     """Accept the cookie notice in this (English-reading) browser."""
     english(test_client)
     page = test_client.get("/cookies")
-    response = test_client.post("/cookies", data={"csrf_token": csrf_token(page.text),
-                                                  "choice": "accepted", "next": "/register"})
+    response = test_client.post(
+        "/cookies",
+        data={"csrf_token": csrf_token(page.text), "choice": "accepted", "next": "/register"},
+    )
     assert response.status_code == 303, response.text
 
 
@@ -95,8 +97,11 @@ def submit_customer(test_client: Any, link: str, number: str, code: str, **kwarg
     """POST the customer-data page behind ``link`` (a fresh CSRF token from its GET)."""
     page = test_client.get(link, **kwargs)
     token = csrf_token(page.text) if page.status_code == 200 else _any_csrf(test_client)
-    return test_client.post(link, data={"csrf_token": token, "customer_number": number,
-                                        "activation_code": code}, **kwargs)
+    return test_client.post(
+        link,
+        data={"csrf_token": token, "customer_number": number, "activation_code": code},
+        **kwargs,
+    )
 
 
 def _any_csrf(test_client: Any) -> str:
@@ -110,20 +115,37 @@ def verify(test_client: Any, link: str, number: str = NEW_CUSTOMER, code: str = 
     return response.headers["Location"]
 
 
-def choose_password(test_client: Any, link: str, login: str, password: str = STRONG_PASSWORD,
-                    confirm: str | None = None) -> Any:
+def choose_password(
+    test_client: Any,
+    link: str,
+    login: str,
+    password: str = STRONG_PASSWORD,
+    confirm: str | None = None,
+) -> Any:
     """POST the login and password page of ``link``."""
     page = test_client.get(link + "/password")
     token = csrf_token(page.text) if page.status_code == 200 else _any_csrf(test_client)
-    return test_client.post(link + "/password", data={
-        "csrf_token": token, "login": login, "password": password,
-        "confirm": password if confirm is None else confirm,
-    })
+    return test_client.post(
+        link + "/password",
+        data={
+            "csrf_token": token,
+            "login": login,
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+        },
+    )
 
 
-def register(app: Any, test_client: Any, email: str, login: str | None = None,
-             uid: str | None = None, number: str = NEW_CUSTOMER, code: str = NEW_CODE,
-             password: str = STRONG_PASSWORD) -> Any:
+def register(
+    app: Any,
+    test_client: Any,
+    email: str,
+    login: str | None = None,
+    uid: str | None = None,
+    number: str = NEW_CUSTOMER,
+    code: str = NEW_CODE,
+    password: str = STRONG_PASSWORD,
+) -> Any:
     """The whole registration in one browser; return the answer of the password step."""
     link = new_link(app, test_client, email, uid)
     verify(test_client, link, number, code)
@@ -157,9 +179,13 @@ def link_row(app: Any, link: str) -> RegistrationRequest | None:
 def uses_of(app: Any, email: str) -> list[int]:
     """The uses counted on each registration request of an address."""
     with app.app_context():
-        return list(db.session.scalars(select(RegistrationRequest.uses)
-                                       .where(RegistrationRequest.email == email)
-                                       .order_by(RegistrationRequest.id)))
+        return list(
+            db.session.scalars(
+                select(RegistrationRequest.uses)
+                .where(RegistrationRequest.email == email)
+                .order_by(RegistrationRequest.id)
+            )
+        )
 
 
 def customer(app: Any, number: str) -> Customer:

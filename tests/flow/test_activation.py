@@ -40,8 +40,9 @@ from tests.oidc import DEMO_ACTIVE
 from tests.oidc import ISSUER
 
 NEW = "nouvelle.cliente@example.be"
-GENERIC = ("This customer number and activation code do not match. Check them on your "
-           "latest invoice.")
+GENERIC = (
+    "This customer number and activation code do not match. Check them on your latest invoice."
+)
 LOCKED = "its code is blocked"
 DEMO_LOGIN_LINK = f"{ISSUER}/start-login?login_hint=demo.actif%40example.be"
 OWN_WORDS = "your login, your e-mail address or your customer"
@@ -108,8 +109,11 @@ def test_format_errors_are_shown_at_the_field(app, browser, link, number, code, 
         marked = f'id="{field}-error" role="alert"' in response.text
         assert marked is (field in errors), field
         if marked:
-            assert re.search(rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="'
-                             rf'[^"]*{field}-error', response.text)
+            assert re.search(
+                rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="'
+                rf'[^"]*{field}-error',
+                response.text,
+            )
     assert GENERIC not in response.text
     assert uses_of(app, NEW) == [0]
 
@@ -125,9 +129,11 @@ def test_separators_are_accepted(app, browser, link):
 
 def test_wrong_number_and_wrong_code_get_one_generic_message(app, browser):
     answers = []
-    for number, code in [("2999999999", NEW_CODE),      # no such customer
-                         (NEW_CUSTOMER, "1111111111"),  # wrong code
-                         ("2000000075", NEW_CODE)]:     # another customer's number
+    for number, code in [
+        ("2999999999", NEW_CODE),  # no such customer
+        (NEW_CUSTOMER, "1111111111"),  # wrong code
+        ("2000000075", NEW_CODE),
+    ]:  # another customer's number
         link = new_link(app, browser, NEW)
         response = submit_customer(browser, link, number, code)
         assert response.status_code == 400
@@ -166,9 +172,16 @@ def test_parallel_guesses_never_pass_the_lockout(app, browser, link):
         other = app.test_client()
         accept_cookies(other)
         token = csrf_token(other.get(link).text)
-        prepared.append(lambda c=other, t=token, n=n: c.post(link, data={
-            "csrf_token": t, "customer_number": NEW_CUSTOMER,
-            "activation_code": f"20000000{n:02d}"}))
+        prepared.append(
+            lambda c=other, t=token, n=n: c.post(
+                link,
+                data={
+                    "csrf_token": t,
+                    "customer_number": NEW_CUSTOMER,
+                    "activation_code": f"20000000{n:02d}",
+                },
+            )
+        )
     results = in_parallel(prepared)
     assert all(getattr(r, "status_code", None) == 400 for r in results), results
     assert sum(LOCKED in r.text for r in results) == 3
@@ -180,8 +193,9 @@ SPRAY = ["2000000042", "2000000059", "2000000067", "2000000075"]
 
 @pytest.mark.settings(activation_rate_limit="3/hour", registration_link_max_uses=10)
 def test_spraying_one_code_hits_the_per_ip_limit(app, browser, link):
-    statuses = [submit_customer(browser, link, number, "1234567890").status_code
-                for number in SPRAY]
+    statuses = [
+        submit_customer(browser, link, number, "1234567890").status_code for number in SPRAY
+    ]
     assert statuses == [400, 400, 400, 429]
     assert uses_of(app, NEW) == [3]
     assert all(customer(app, n).failed_activations <= 1 for n in SPRAY)
@@ -190,8 +204,9 @@ def test_spraying_one_code_hits_the_per_ip_limit(app, browser, link):
 @pytest.mark.settings(activation_global_rate_limit="3/hour", registration_link_max_uses=10)
 def test_spraying_from_many_addresses_hits_the_global_limit(app, browser, link):
     statuses = [
-        submit_customer(browser, link, number, "1234567890",
-                        environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code
+        submit_customer(
+            browser, link, number, "1234567890", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}
+        ).status_code
         for n, number in enumerate(SPRAY)
     ]
     assert statuses == [400, 400, 400, 429]
@@ -205,8 +220,11 @@ def test_an_activated_customer_gets_the_already_has_an_account_answer(app, brows
     assert 'href="http://127.0.0.1:5001/login?iss=' in response.text  # log in
     (mail,) = mails(app, "customer_already_activated")
     assert mail.to_address == DEMO_ACTIVE and mail.language == "fr"
-    assert mail.context == {"login": DEMO_ACTIVE, "login_link": DEMO_LOGIN_LINK,
-                            "reset_link": f"{ISSUER}/forgot/password"}
+    assert mail.context == {
+        "login": DEMO_ACTIVE,
+        "login_link": DEMO_LOGIN_LINK,
+        "reset_link": f"{ISSUER}/forgot/password",
+    }
     with app.app_context():
         row = db.session.scalar(select(RegistrationRequest))
         assert row.customer_id is None and row.uses == 1
@@ -296,7 +314,8 @@ def test_a_mistyped_confirmation_does_not_hide_a_refused_password(browser, link)
     response = choose_password(browser, link, NEW, "Password-2026!", confirm="Password-2026")
     assert alert_texts(response.text) == [
         "This password is one of the most used or leaked ones: attackers try those first.",
-        "The two passwords are not the same."]
+        "The two passwords are not the same.",
+    ]
 
 
 def test_a_long_unicode_password_is_accepted_untruncated_and_nfkc(app, browser, link):
@@ -313,8 +332,9 @@ def test_a_long_unicode_password_is_accepted_untruncated_and_nfkc(app, browser, 
         assert authenticate(db.session, NEW, password[:-1], settings) is None
 
 
-@pytest.mark.parametrize("login", ["DEMO.ACTIF@EXAMPLE.BE", "demo.actif@example.be",
-                                   " Demo.Actif@Example.be "])
+@pytest.mark.parametrize(
+    "login", ["DEMO.ACTIF@EXAMPLE.BE", "demo.actif@example.be", " Demo.Actif@Example.be "]
+)
 def test_logins_are_unique_without_regard_to_case(app, browser, link, login):
     verify(browser, link)
     response = choose_password(browser, link, login)
@@ -344,8 +364,10 @@ def test_the_account_is_created_in_one_transaction(app, browser, link):
     assert activated.activated_at is not None and activated.activation_code_hash is None
     (welcome,) = mails(app, "welcome")
     assert welcome.to_address == NEW
-    assert welcome.context == {"login": "sophie.lambert",
-                               "login_link": f"{ISSUER}/start-login?login_hint=sophie.lambert"}
+    assert welcome.context == {
+        "login": "sophie.lambert",
+        "login_link": f"{ISSUER}/start-login?login_hint=sophie.lambert",
+    }
 
 
 def test_a_second_registration_for_the_customer_is_told_it_has_an_account(app, browser):
@@ -372,16 +394,24 @@ def _verified_browsers(app, emails):
 
 
 def _create_call(client, link, token, login):
-    return lambda: client.post(link + "/password", data={
-        "csrf_token": token, "login": login, "password": STRONG_PASSWORD,
-        "confirm": STRONG_PASSWORD})
+    return lambda: client.post(
+        link + "/password",
+        data={
+            "csrf_token": token,
+            "login": login,
+            "password": STRONG_PASSWORD,
+            "confirm": STRONG_PASSWORD,
+        },
+    )
 
 
 def _one_account_for_the_customer(app):
     with app.app_context():
-        linked = db.session.scalar(select(func.count()).select_from(AccountCustomer)
-                                   .where(AccountCustomer.customer_id
-                                          == customer(app, NEW_CUSTOMER).id))
+        linked = db.session.scalar(
+            select(func.count())
+            .select_from(AccountCustomer)
+            .where(AccountCustomer.customer_id == customer(app, NEW_CUSTOMER).id)
+        )
     assert linked == 1
     assert account_count(app) == 3
     assert len(mails(app, "welcome")) == 1
@@ -390,8 +420,9 @@ def _one_account_for_the_customer(app):
 def test_parallel_creations_for_one_customer_make_one_account(app):
     emails = [f"personne{n}@example.be" for n in range(4)]
     prepared = _verified_browsers(app, emails)
-    results = in_parallel([_create_call(c, lk, t, f"login{n}")
-                           for n, (c, lk, t) in enumerate(prepared)])
+    results = in_parallel(
+        [_create_call(c, lk, t, f"login{n}") for n, (c, lk, t) in enumerate(prepared)]
+    )
     statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
     assert statuses == [303, 409, 409, 409], statuses
     assert all("already has an account" in r.text for r in results if r.status_code == 409)
@@ -401,15 +432,19 @@ def test_parallel_creations_for_one_customer_make_one_account(app):
 def test_a_double_submission_of_one_link_makes_one_account(app):
     """A double tap: two requests with the same cookies. The one that comes second shows the
     confirmation too when it overlapped, else the link is dead; never a second account."""
-    (client, own, token), = _verified_browsers(app, ["double@example.be"])
+    ((client, own, token),) = _verified_browsers(app, ["double@example.be"])
     twin = app.test_client()
     for name in ("idp_browser", "cookie_notice"):
         twin.set_cookie(name, client.get_cookie(name).value)
-    results = in_parallel([_create_call(client, own, token, "double"),
-                           _create_call(twin, own, token, "double")])
+    results = in_parallel(
+        [_create_call(client, own, token, "double"), _create_call(twin, own, token, "double")]
+    )
     outcomes = [
-        "done" if r.status_code == 303 and r.headers["Location"].startswith("/register/done")
-        else str(r.status_code) for r in results]
+        "done"
+        if r.status_code == 303 and r.headers["Location"].startswith("/register/done")
+        else str(r.status_code)
+        for r in results
+    ]
     assert "done" in outcomes and set(outcomes) <= {"done", "410"}, outcomes
     _one_account_for_the_customer(app)
 
@@ -417,13 +452,16 @@ def test_a_double_submission_of_one_link_makes_one_account(app):
 def test_parallel_creations_with_one_login_make_one_account(app):
     accept_a, accept_b = app.test_client(), app.test_client()
     prepared = []
-    for client, email, number, code in [(accept_a, "a@example.be", NEW_CUSTOMER, NEW_CODE),
-                                        (accept_b, "b@example.be", OTHER_CUSTOMER, OTHER_CODE)]:
+    for client, email, number, code in [
+        (accept_a, "a@example.be", NEW_CUSTOMER, NEW_CODE),
+        (accept_b, "b@example.be", OTHER_CUSTOMER, OTHER_CODE),
+    ]:
         accept_cookies(client)
         own = new_link(app, client, email)
         verify(client, own, number, code)
-        prepared.append(_create_call(client, own, csrf_token(client.get(own + "/password").text),
-                                     "Same.Login"))
+        prepared.append(
+            _create_call(client, own, csrf_token(client.get(own + "/password").text), "Same.Login")
+        )
     results = in_parallel(prepared)
     statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
     assert statuses == [303, 400], statuses

@@ -44,8 +44,13 @@ UNTRUSTED = [
     ("missing client_id", {"client_id": None}),
     ("unregistered redirect_uri", {"redirect_uri": EVIL}),
     ("missing redirect_uri", {"redirect_uri": None}),
-    ("smart-app redirect for customer-space",
-     {"client_id": "customer-space", "redirect_uri": "be.customerspace.smartapp:/oauth2redirect"}),
+    (
+        "smart-app redirect for customer-space",
+        {
+            "client_id": "customer-space",
+            "redirect_uri": "be.customerspace.smartapp:/oauth2redirect",
+        },
+    ),
 ]
 
 
@@ -90,29 +95,48 @@ def test_repeated_client_id_or_redirect_uri_is_a_page(test_client):
 
 
 REDIRECTED = [
-    ("response_type token (implicit)", {"extra": {"response_type": "token"}},
-     "unsupported_response_type"),
-    ("response_type id_token", {"extra": {"response_type": "id_token"}},
-     "unsupported_response_type"),
-    ("response_type code id_token (hybrid)", {"extra": {"response_type": "code id_token"}},
-     "unsupported_response_type"),
+    (
+        "response_type token (implicit)",
+        {"extra": {"response_type": "token"}},
+        "unsupported_response_type",
+    ),
+    (
+        "response_type id_token",
+        {"extra": {"response_type": "id_token"}},
+        "unsupported_response_type",
+    ),
+    (
+        "response_type code id_token (hybrid)",
+        {"extra": {"response_type": "code id_token"}},
+        "unsupported_response_type",
+    ),
     ("scope without openid", {"scope": "profile email"}, "invalid_scope"),
     ("missing scope", {"scope": None}, "invalid_scope"),
     ("PKCE missing for the public client", {"code_verifier": None}, "invalid_request"),
-    ("code_challenge_method plain", {"extra": {"code_challenge_method": "plain"}},
-     "invalid_request"),
-    ("code_challenge without method", {"extra": {"code_challenge_method": None}},
-     "invalid_request"),
-    ("code_challenge_method without challenge",
-     {"code_verifier": None, "extra": {"code_challenge_method": "S256"}}, "invalid_request"),
+    (
+        "code_challenge_method plain",
+        {"extra": {"code_challenge_method": "plain"}},
+        "invalid_request",
+    ),
+    (
+        "code_challenge without method",
+        {"extra": {"code_challenge_method": None}},
+        "invalid_request",
+    ),
+    (
+        "code_challenge_method without challenge",
+        {"code_verifier": None, "extra": {"code_challenge_method": "S256"}},
+        "invalid_request",
+    ),
     ("malformed code_challenge", {"extra": {"code_challenge": "short"}}, "invalid_request"),
-    ("request object", {"extra": {"request": "eyJhbGciOiJub25lIn0.e30."}},
-     "request_not_supported"),
-    ("request_uri", {"extra": {"request_uri": "https://evil.example/req.jwt"}},
-     "request_uri_not_supported"),
+    ("request object", {"extra": {"request": "eyJhbGciOiJub25lIn0.e30."}}, "request_not_supported"),
+    (
+        "request_uri",
+        {"extra": {"request_uri": "https://evil.example/req.jwt"}},
+        "request_uri_not_supported",
+    ),
     ("prompt=none without a session", {"extra": {"prompt": "none"}}, "login_required"),
-    ("prompt=none with another prompt", {"extra": {"prompt": "none login"}},
-     "invalid_request"),
+    ("prompt=none with another prompt", {"extra": {"prompt": "none login"}}, "invalid_request"),
     ("unknown prompt", {"extra": {"prompt": "bogus"}}, "invalid_request"),
     ("negative max_age", {"extra": {"max_age": "-1"}}, "invalid_request"),
     ("non-numeric max_age", {"extra": {"max_age": "soon"}}, "invalid_request"),
@@ -155,8 +179,19 @@ def test_error_redirect_without_state_has_no_state(test_client):
     assert params["iss"] == ["http://localhost"]
 
 
-REPEATABLE = ["state", "scope", "nonce", "response_type", "prompt", "max_age", "login_hint",
-              "code_challenge", "code_challenge_method", "ui_locales", "id_token_hint"]
+REPEATABLE = [
+    "state",
+    "scope",
+    "nonce",
+    "response_type",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "code_challenge",
+    "code_challenge_method",
+    "ui_locales",
+    "id_token_hint",
+]
 
 
 def test_repeated_parameter_is_redirected_as_invalid_request(test_client):
@@ -167,10 +202,19 @@ def test_repeated_parameter_is_redirected_as_invalid_request(test_client):
 
 def _check_repeated(test_client, name):
     request = AuthorizationRequest()
-    values = {"state": request.state, "scope": request.scope, "nonce": request.nonce,
-              "response_type": "code", "prompt": "login", "max_age": "60",
-              "login_hint": "a@example.be", "code_challenge": request.params()["code_challenge"],
-              "code_challenge_method": "S256", "ui_locales": "fr", "id_token_hint": "x.y.z"}
+    values = {
+        "state": request.state,
+        "scope": request.scope,
+        "nonce": request.nonce,
+        "response_type": "code",
+        "prompt": "login",
+        "max_age": "60",
+        "login_hint": "a@example.be",
+        "code_challenge": request.params()["code_challenge"],
+        "code_challenge_method": "S256",
+        "ui_locales": "fr",
+        "id_token_hint": "x.y.z",
+    }
     params = [(k, v) for k, v in request.params().items() if k != name]
     query = urlencode(params + [(name, values[name])] * 2)
     response = test_client.get("/authorize?" + query)
@@ -204,8 +248,9 @@ def test_authorization_request_by_post(test_client):
     response = test_client.post("/authorize", data=request.params())
     assert response.status_code == 302 and "/interaction/" in response.headers["Location"]
     request = AuthorizationRequest(scope="profile")
-    assert_error_redirect(test_client.post("/authorize", data=request.params()), request,
-                          "invalid_scope")
+    assert_error_redirect(
+        test_client.post("/authorize", data=request.params()), request, "invalid_scope"
+    )
     page = test_client.post("/authorize", data={**request.params(), "redirect_uri": EVIL})
     assert_error_page(page)
 

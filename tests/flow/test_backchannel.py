@@ -43,8 +43,14 @@ from tests.oidc import validate_id_token
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOOPBACK = "127.0.0.1"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 class Receiver:
@@ -66,18 +72,24 @@ class Receiver:
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
-        self.requests.append({"method": request.method, "path": request.path,
-                              "content_type": request.mimetype, "form": request.form.to_dict()})
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "content_type": request.mimetype,
+                "form": request.form.to_dict(),
+            }
+        )
         response = Response("", status=self.status, headers={"Cache-Control": "no-store"})
         return response(environ, start_response)
 
     def start(self) -> None:
         """Start answering on the port."""
         self.sock.listen(16)
-        self._server = make_server(LOOPBACK, self.port, self, threaded=True,
-                                   fd=self.sock.fileno())
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._server = make_server(LOOPBACK, self.port, self, threaded=True, fd=self.sock.fileno())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -123,10 +135,15 @@ def login_through_both(test_client) -> dict[str, dict]:
 
 def logout_from_the_app(test_client, app_tokens: dict) -> Any:
     """The Smart App's RP-initiated logout with its ID token."""
-    response = test_client.get("/logout?" + urlencode({
-        "id_token_hint": app_tokens["id_token"],
-        "post_logout_redirect_uri": "be.customerspace.smartapp:/logged-out",
-    }))
+    response = test_client.get(
+        "/logout?"
+        + urlencode(
+            {
+                "id_token_hint": app_tokens["id_token"],
+                "post_logout_redirect_uri": "be.customerspace.smartapp:/logged-out",
+            }
+        )
+    )
     assert response.status_code == 302, response.text
     return response
 
@@ -186,8 +203,9 @@ def test_logout_from_the_app_notifies_the_customer_space(app, test_client, recei
     assert posted["method"] == "POST" and posted["path"] == "/backchannel-logout"
     assert posted["content_type"] == "application/x-www-form-urlencoded"
     assert set(posted["form"]) == {"logout_token"}
-    assert_valid_logout_token(test_client, posted["form"]["logout_token"], claims["sid"],
-                              claims["sub"])
+    assert_valid_logout_token(
+        test_client, posted["form"]["logout_token"], claims["sid"], claims["sub"]
+    )
     deliver(app)
     assert len(receiver.requests) == 1, "delivered twice"
     assert queued(app)[0].sent_at is not None
@@ -233,8 +251,7 @@ def test_receiver_down_is_retried_later_and_the_user_is_not_delayed(app, test_cl
     assert logout_claims["jti"] == row.jti
 
 
-def test_an_error_status_is_retried_and_given_up_after_the_last_attempt(app, test_client,
-                                                                       receiver):
+def test_an_error_status_is_retried_and_given_up_after_the_last_attempt(app, test_client, receiver):
     receiver.status = 500
     receiver.start()
     login_through_both(test_client)
@@ -280,8 +297,9 @@ def test_login_as_someone_else_in_the_same_browser_notifies_for_the_old_session(
     """A new login over a session of another user ends the old one (SSO must not mix users)."""
     receiver.start()
     tokens = login_through_both(test_client)
-    login_and_get_tokens(test_client, AuthorizationRequest(extra={"prompt": "login"}),
-                         login=DEMO_INACTIVE)
+    login_and_get_tokens(
+        test_client, AuthorizationRequest(extra={"prompt": "login"}), login=DEMO_INACTIVE
+    )
     deliver(app)
     [token] = receiver.tokens()
     claims = tokens["customer-space"]["claims"]

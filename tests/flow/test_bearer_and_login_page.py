@@ -25,8 +25,9 @@ def _login_page(test_client) -> str:
 
 def _post_login(test_client, page_url: str, login: str, password: str):
     page = test_client.get(page_url)
-    return test_client.post(page_url, data={"csrf_token": csrf_token(page.text),
-                                            "login": login, "password": password})
+    return test_client.post(
+        page_url, data={"csrf_token": csrf_token(page.text), "login": login, "password": password}
+    )
 
 
 def test_userinfo_accepts_the_token_in_a_post_body(test_client):
@@ -41,7 +42,8 @@ def test_userinfo_refuses_two_token_methods_at_once(test_client):
     """RFC 6750 §2: clients MUST NOT use more than one method in a request."""
     tokens = login_and_get_tokens(test_client)
     response = test_client.post(
-        "/userinfo", data={"access_token": tokens["access_token"]},
+        "/userinfo",
+        data={"access_token": tokens["access_token"]},
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
     )
     assert response.status_code == 400
@@ -101,11 +103,17 @@ def test_login_attempts_are_limited_per_login(app):
         browser = app.test_client()
         page = _login_page(browser)
         get = browser.get(page)
-        statuses.append(browser.post(
-            page, data={"csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE,
-                        "password": "wrong"},
-            environ_base={"REMOTE_ADDR": f"10.0.0.{i + 1}"},
-        ).status_code)
+        statuses.append(
+            browser.post(
+                page,
+                data={
+                    "csrf_token": csrf_token(get.text),
+                    "login": DEMO_ACTIVE,
+                    "password": "wrong",
+                },
+                environ_base={"REMOTE_ADDR": f"10.0.0.{i + 1}"},
+            ).status_code
+        )
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3:] == [429, 429]
 
@@ -129,9 +137,13 @@ def test_login_limit_is_shared_through_redis(app, overrides):
     from tests import presets
 
     login = f"{uuid.uuid4().hex}@example.be"
-    settings = {**presets.BASE, "ratelimit_storage_url": REDIS_URL, "login_rate_limit": "2/minute",
-                "database_url": app.config["IDP"].database_url,
-                "keys_dir": app.config["IDP"].keys_dir}
+    settings = {
+        **presets.BASE,
+        "ratelimit_storage_url": REDIS_URL,
+        "login_rate_limit": "2/minute",
+        "database_url": app.config["IDP"].database_url,
+        "keys_dir": app.config["IDP"].keys_dir,
+    }
     workers = [create_app(settings), create_app(settings)]
     address = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
     statuses = []
@@ -141,9 +153,17 @@ def test_login_limit_is_shared_through_redis(app, overrides):
             response = browser.get(AuthorizationRequest().url(), environ_base=address)
             page_url = response.headers["Location"]
             page = browser.get(page_url, environ_base=address)
-            statuses.append(browser.post(page_url, environ_base=address, data={
-                "csrf_token": csrf_token(page.text), "login": login, "password": "wrong",
-            }).status_code)
+            statuses.append(
+                browser.post(
+                    page_url,
+                    environ_base=address,
+                    data={
+                        "csrf_token": csrf_token(page.text),
+                        "login": login,
+                        "password": "wrong",
+                    },
+                ).status_code
+            )
     finally:
         for worker in workers:
             with worker.app_context():
@@ -193,8 +213,11 @@ def test_https_issuer_marks_cookies_secure_and_sends_hsts(app):
     page = response.headers["Location"]
     get = browser.get(page, base_url="https://idp.example")
     assert get.headers["Strict-Transport-Security"].startswith("max-age=")
-    posted = browser.post(page, base_url="https://idp.example", data={
-        "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD})
+    posted = browser.post(
+        page,
+        base_url="https://idp.example",
+        data={"csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD},
+    )
     final = browser.get(posted.headers["Location"], base_url="https://idp.example")
     cookie = [c for c in final.headers.getlist("Set-Cookie") if c.startswith("idp_session=")][0]
     assert "Secure" in cookie
@@ -212,13 +235,25 @@ def test_login_form_posted_from_another_origin_is_refused(test_client):
     """Cross-site form posts are refused by Origin as well as by the CSRF token."""
     page = _login_page(test_client)
     get = test_client.get(page)
-    response = test_client.post(page, data={
-        "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
-    }, headers={"Origin": "https://evil.example"})
+    response = test_client.post(
+        page,
+        data={
+            "csrf_token": csrf_token(get.text),
+            "login": DEMO_ACTIVE,
+            "password": DEMO_PASSWORD,
+        },
+        headers={"Origin": "https://evil.example"},
+    )
     assert response.status_code == 403
-    same = test_client.post(page, data={
-        "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
-    }, headers={"Origin": "http://localhost"})
+    same = test_client.post(
+        page,
+        data={
+            "csrf_token": csrf_token(get.text),
+            "login": DEMO_ACTIVE,
+            "password": DEMO_PASSWORD,
+        },
+        headers={"Origin": "http://localhost"},
+    )
     assert same.status_code == 303
 
 
@@ -227,10 +262,17 @@ def test_login_form_posted_with_a_null_origin_rests_on_the_csrf_token(test_clien
     ``Origin: null``: accepted with a valid token, refused without one."""
     page = _login_page(test_client)
     get = test_client.get(page)
-    refused = test_client.post(page, data={"login": DEMO_ACTIVE, "password": DEMO_PASSWORD},
-                               headers={"Origin": "null"})
+    refused = test_client.post(
+        page, data={"login": DEMO_ACTIVE, "password": DEMO_PASSWORD}, headers={"Origin": "null"}
+    )
     assert refused.status_code == 400
-    accepted = test_client.post(page, data={
-        "csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
-    }, headers={"Origin": "null"})
+    accepted = test_client.post(
+        page,
+        data={
+            "csrf_token": csrf_token(get.text),
+            "login": DEMO_ACTIVE,
+            "password": DEMO_PASSWORD,
+        },
+        headers={"Origin": "null"},
+    )
     assert accepted.status_code == 303

@@ -45,8 +45,13 @@ def test_second_client_in_same_browser_needs_no_password(test_client):
     assert callback["state"] == request.state and callback["iss"] == ISSUER
     response = exchange_code(test_client, request, callback["code"])
     assert response.status_code == 200, response.text
-    claims = validate_id_token(test_client, response.get_json()["id_token"], "customer-space",
-                               request.nonce, response.get_json()["access_token"])
+    claims = validate_id_token(
+        test_client,
+        response.get_json()["id_token"],
+        "customer-space",
+        request.nonce,
+        response.get_json()["access_token"],
+    )
     assert claims["sub"] == first["claims"]["sub"]
     assert claims["sid"] == first["claims"]["sid"]
     assert claims["auth_time"] == first["claims"]["auth_time"]

@@ -40,8 +40,14 @@ def test_discovery_document_validates_and_lists_endpoints_under_the_issuer(test_
     metadata = response.get_json()
     OpenIDProviderMetadata(metadata).validate()
     assert metadata["issuer"] == HTTPS_ISSUER
-    for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-                 "revocation_endpoint", "introspection_endpoint"):
+    for name in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "revocation_endpoint",
+        "introspection_endpoint",
+    ):
         url = metadata[name]
         assert url.startswith(HTTPS_ISSUER + "/"), (name, url)
         path = urlsplit(url).path
@@ -94,8 +100,9 @@ def test_rotated_keys_keep_old_tokens_verifiable(app, test_client):
     old_kid = header_of(before["id_token"])["kid"]
 
     idp.keys.rotate(keys_dir)
-    rotated = create_app({**presets.BASE, "database_url": settings.database_url,
-                          "keys_dir": str(keys_dir)})
+    rotated = create_app(
+        {**presets.BASE, "database_url": settings.database_url, "keys_dir": str(keys_dir)}
+    )
     try:
         client = rotated.test_client()
         new_jwks = client.get("/jwks.json").get_json()
@@ -103,8 +110,13 @@ def test_rotated_keys_keep_old_tokens_verifiable(app, test_client):
         new_kids = {key["kid"] for key in new_jwks["keys"]}
         assert old_kid in new_kids  # retired, still published
         # The ID token signed before the rotation still validates against the new JWKS ...
-        validate_id_token(client, before["id_token"], "smart-app",
-                          nonce=before["claims"]["nonce"], access_token=before["access_token"])
+        validate_id_token(
+            client,
+            before["id_token"],
+            "smart-app",
+            nonce=before["claims"]["nonce"],
+            access_token=before["access_token"],
+        )
         # ... and is still accepted as an id_token_hint (no invalid_request).
         request = AuthorizationRequest(extra={"id_token_hint": before["id_token"]})
         start_login(client, request)
@@ -114,8 +126,9 @@ def test_rotated_keys_keep_old_tokens_verifiable(app, test_client):
         assert new_kid != old_kid
         assert new_kid in old_kids
         # Access tokens issued before the rotation keep working.
-        answer = client.get("/userinfo",
-                            headers={"Authorization": f"Bearer {before['access_token']}"})
+        answer = client.get(
+            "/userinfo", headers={"Authorization": f"Bearer {before['access_token']}"}
+        )
         assert answer.status_code == 200
     finally:
         with rotated.app_context():

@@ -108,10 +108,15 @@ def customer_space_login(test_client) -> dict:
 def test_valid_hint_and_registered_uri_redirect_there_with_state(app, test_client):
     tokens = customer_space_login(test_client)
     sid = tokens["claims"]["sid"]
-    response = test_client.get(logout_url(
-        id_token_hint=tokens["id_token"], post_logout_redirect_uri=CS_AFTER_LOGOUT,
-        state="af0ifjsldkj", client_id="customer-space", ui_locales="en",
-    ))
+    response = test_client.get(
+        logout_url(
+            id_token_hint=tokens["id_token"],
+            post_logout_redirect_uri=CS_AFTER_LOGOUT,
+            state="af0ifjsldkj",
+            client_id="customer-space",
+            ui_locales="en",
+        )
+    )
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == CS_AFTER_LOGOUT + "?state=af0ifjsldkj"
     assert response.headers["Cache-Control"] == "no-store"
@@ -122,25 +127,36 @@ def test_valid_hint_and_registered_uri_redirect_there_with_state(app, test_clien
 
 def test_post_form_is_accepted_like_get(app, test_client):
     tokens = customer_space_login(test_client)
-    response = test_client.post("/logout", data={
-        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": CS_AFTER_LOGOUT,
-        "state": "s1",
-    })
+    response = test_client.post(
+        "/logout",
+        data={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+            "state": "s1",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == CS_AFTER_LOGOUT + "?state=s1"
     assert is_ended(app, tokens["claims"]["sid"])
 
 
-@pytest.mark.parametrize("uri", [
-    APP_SCHEME_AFTER_LOGOUT,
-    APP_AFTER_LOGOUT,
-    "http://127.0.0.1:49152/logged-out",  # RFC 8252 §7.3: any port on the loopback IP
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        APP_SCHEME_AFTER_LOGOUT,
+        APP_AFTER_LOGOUT,
+        "http://127.0.0.1:49152/logged-out",  # RFC 8252 §7.3: any port on the loopback IP
+    ],
+)
 def test_smart_app_returns_to_its_registered_uris(app, test_client, uri):
     tokens = login_and_get_tokens(test_client)
-    response = test_client.get(logout_url(
-        id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri, state="st",
-    ))
+    response = test_client.get(
+        logout_url(
+            id_token_hint=tokens["id_token"],
+            post_logout_redirect_uri=uri,
+            state="st",
+        )
+    )
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == uri + "?state=st"
     assert is_ended(app, tokens["claims"]["sid"])
@@ -152,9 +168,13 @@ def test_expired_hint_is_accepted(app, test_client):
     now = int(time.time())
     claims = {**tokens["claims"], "iat": now - 7200, "exp": now - 3600}
     hint = signed_by_us(app, claims)
-    response = test_client.get(logout_url(
-        id_token_hint=hint, post_logout_redirect_uri=CS_AFTER_LOGOUT, state="late",
-    ))
+    response = test_client.get(
+        logout_url(
+            id_token_hint=hint,
+            post_logout_redirect_uri=CS_AFTER_LOGOUT,
+            state="late",
+        )
+    )
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == CS_AFTER_LOGOUT + "?state=late"
     assert is_ended(app, tokens["claims"]["sid"])
@@ -174,9 +194,12 @@ def test_hint_ends_the_named_session_when_this_browser_has_none(app, test_client
     """The Smart App may log out from a browser that does not hold the cookie."""
     tokens = login_and_get_tokens(test_client)
     other_browser = app.test_client()
-    response = other_browser.get(logout_url(
-        id_token_hint=tokens["id_token"], post_logout_redirect_uri=APP_SCHEME_AFTER_LOGOUT,
-    ))
+    response = other_browser.get(
+        logout_url(
+            id_token_hint=tokens["id_token"],
+            post_logout_redirect_uri=APP_SCHEME_AFTER_LOGOUT,
+        )
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == APP_SCHEME_AFTER_LOGOUT
     assert is_ended(app, tokens["claims"]["sid"])
@@ -197,40 +220,70 @@ def test_offline_refresh_token_outlives_the_session(app, test_client):
 def _cases(app, tokens: dict, smart_tokens: dict) -> dict[str, dict[str, str]]:
     claims = tokens["claims"]
     return {
-        "forged signature": {"id_token_hint": signed_by_stranger(app, claims),
-                             "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "foreign issuer": {"id_token_hint": signed_by_us(app, {**claims,
-                                                               "iss": "https://evil.example"}),
-                           "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "alg none": {"id_token_hint": unsigned(claims),
-                     "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "garbage hint": {"id_token_hint": "not.a.jwt",
-                         "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "unregistered uri": {"id_token_hint": tokens["id_token"],
-                             "post_logout_redirect_uri": "https://evil.example/"},
-        "extra query parameter": {"id_token_hint": tokens["id_token"],
-                                  "post_logout_redirect_uri": CS_AFTER_LOGOUT + "?next=evil"},
-        "other port for a web client": {"id_token_hint": tokens["id_token"],
-                                        "post_logout_redirect_uri": "http://127.0.0.1:5002/"},
-        "another client's uri": {"id_token_hint": tokens["id_token"],
-                                 "post_logout_redirect_uri": APP_SCHEME_AFTER_LOGOUT},
+        "forged signature": {
+            "id_token_hint": signed_by_stranger(app, claims),
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
+        "foreign issuer": {
+            "id_token_hint": signed_by_us(app, {**claims, "iss": "https://evil.example"}),
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
+        "alg none": {
+            "id_token_hint": unsigned(claims),
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
+        "garbage hint": {"id_token_hint": "not.a.jwt", "post_logout_redirect_uri": CS_AFTER_LOGOUT},
+        "unregistered uri": {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://evil.example/",
+        },
+        "extra query parameter": {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT + "?next=evil",
+        },
+        "other port for a web client": {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "http://127.0.0.1:5002/",
+        },
+        "another client's uri": {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": APP_SCHEME_AFTER_LOGOUT,
+        },
         "hint of another client, mismatching client_id": {
-            "id_token_hint": smart_tokens["id_token"], "client_id": "customer-space",
-            "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "unknown client_id": {"id_token_hint": tokens["id_token"], "client_id": "nobody",
-                              "post_logout_redirect_uri": CS_AFTER_LOGOUT},
-        "repeated redirect uri": {"id_token_hint": tokens["id_token"],
-                                  "post_logout_redirect_uri": [CS_AFTER_LOGOUT,
-                                                               "https://evil.example/"]},
-        "no hint, registered uri": {"client_id": "customer-space",
-                                    "post_logout_redirect_uri": CS_AFTER_LOGOUT},
+            "id_token_hint": smart_tokens["id_token"],
+            "client_id": "customer-space",
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
+        "unknown client_id": {
+            "id_token_hint": tokens["id_token"],
+            "client_id": "nobody",
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
+        "repeated redirect uri": {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": [CS_AFTER_LOGOUT, "https://evil.example/"],
+        },
+        "no hint, registered uri": {
+            "client_id": "customer-space",
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+        },
     }
 
 
-NEGATIVE = ["forged signature", "foreign issuer", "alg none", "garbage hint", "unregistered uri",
-            "extra query parameter", "other port for a web client", "another client's uri",
-            "hint of another client, mismatching client_id", "unknown client_id",
-            "repeated redirect uri", "no hint, registered uri"]
+NEGATIVE = [
+    "forged signature",
+    "foreign issuer",
+    "alg none",
+    "garbage hint",
+    "unregistered uri",
+    "extra query parameter",
+    "other port for a web client",
+    "another client's uri",
+    "hint of another client, mismatching client_id",
+    "unknown client_id",
+    "repeated redirect uri",
+    "no hint, registered uri",
+]
 
 
 @pytest.mark.parametrize("case", NEGATIVE)
@@ -239,35 +292,46 @@ def test_doubtful_requests_ask_first_and_never_redirect(app, test_client, case):
     request = AuthorizationRequest.customer_space()
     callback = authorize_with_session(test_client, request)
     answer = exchange_code(test_client, request, callback["code"]).get_json()
-    tokens = {"id_token": answer["id_token"],
-              "claims": validate_id_token(test_client, answer["id_token"], "customer-space",
-                                          request.nonce)}
+    tokens = {
+        "id_token": answer["id_token"],
+        "claims": validate_id_token(
+            test_client, answer["id_token"], "customer-space", request.nonce
+        ),
+    }
     sid = tokens["claims"]["sid"]
     params = {**_cases(app, tokens, smart_tokens)[case], "state": "st"}
     page = test_client.get("/logout?" + urlencode(params, doseq=True))
     html = assert_confirmation_page(page)
     assert not is_ended(app, sid), "logged out without asking"
-    done = test_client.post("/logout/confirm", data={
-        "csrf_token": csrf_token(html), **params,
-    })
+    done = test_client.post(
+        "/logout/confirm",
+        data={
+            "csrf_token": csrf_token(html),
+            **params,
+        },
+    )
     assert done.status_code == 303, done.text
     assert done.headers["Location"].startswith("/logged-out"), done.headers["Location"]
     assert is_ended(app, sid)
     assert_cookie_cleared(done, test_client)
 
 
-@pytest.mark.parametrize("uri", [
-    "http://localhost:49152/logged-out",      # RFC 8252 §8.3: the IP literal only
-    "http://127.0.0.1:49152/logged-out?x=1",  # port free, nothing else
-    "http://127.0.0.1:49152/logged-out/",
-    "https://127.0.0.1:49152/logged-out",
-    "http://user@127.0.0.1:49152/logged-out",
-    "be.customerspace.smartapp:/logged-out?x=1",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://localhost:49152/logged-out",  # RFC 8252 §8.3: the IP literal only
+        "http://127.0.0.1:49152/logged-out?x=1",  # port free, nothing else
+        "http://127.0.0.1:49152/logged-out/",
+        "https://127.0.0.1:49152/logged-out",
+        "http://user@127.0.0.1:49152/logged-out",
+        "be.customerspace.smartapp:/logged-out?x=1",
+    ],
+)
 def test_smart_app_loopback_rule_frees_only_the_port(app, test_client, uri):
     tokens = login_and_get_tokens(test_client)
-    page = test_client.get(logout_url(id_token_hint=tokens["id_token"],
-                                      post_logout_redirect_uri=uri))
+    page = test_client.get(
+        logout_url(id_token_hint=tokens["id_token"], post_logout_redirect_uri=uri)
+    )
     assert_confirmation_page(page)
     assert not is_ended(app, tokens["claims"]["sid"])
 
@@ -288,8 +352,9 @@ def test_no_hint_asks_then_logs_out_with_a_csrf_protected_post(app, test_client)
     assert not is_ended(app, sid)
     assert test_client.get_cookie("idp_session") is not None
 
-    done = test_client.post("/logout/confirm", data={"csrf_token": csrf_token(html),
-                                                     "ui_locales": "en"})
+    done = test_client.post(
+        "/logout/confirm", data={"csrf_token": csrf_token(html), "ui_locales": "en"}
+    )
     assert done.status_code == 303
     assert done.headers["Location"] == "/logged-out?ui_locales=en"
     assert is_ended(app, sid)
@@ -303,17 +368,25 @@ def test_hint_of_another_user_asks_first(app, test_client):
     other_browser = app.test_client()
     someone_else = customer_space_login(other_browser)
     mine = login_and_get_tokens(test_client, login=DEMO_INACTIVE)
-    page = test_client.get(logout_url(
-        id_token_hint=someone_else["id_token"], post_logout_redirect_uri=CS_AFTER_LOGOUT,
-        state="st",
-    ))
+    page = test_client.get(
+        logout_url(
+            id_token_hint=someone_else["id_token"],
+            post_logout_redirect_uri=CS_AFTER_LOGOUT,
+            state="st",
+        )
+    )
     html = assert_confirmation_page(page)
     assert "Espace Client" in html
     assert not is_ended(app, mine["claims"]["sid"])
-    done = test_client.post("/logout/confirm", data={
-        "csrf_token": csrf_token(html), "id_token_hint": someone_else["id_token"],
-        "post_logout_redirect_uri": CS_AFTER_LOGOUT, "state": "st",
-    })
+    done = test_client.post(
+        "/logout/confirm",
+        data={
+            "csrf_token": csrf_token(html),
+            "id_token_hint": someone_else["id_token"],
+            "post_logout_redirect_uri": CS_AFTER_LOGOUT,
+            "state": "st",
+        },
+    )
     # Confirmed, the valid hint's registered URI is a legitimate target (§3).
     assert done.status_code == 303
     assert done.headers["Location"] == CS_AFTER_LOGOUT + "?state=st"
@@ -348,7 +421,11 @@ def test_discovery_advertises_logout(test_client):
 
 def test_redirect_carries_no_authorization_response_parameters(app, test_client):
     tokens = customer_space_login(test_client)
-    response = test_client.get(logout_url(
-        id_token_hint=tokens["id_token"], post_logout_redirect_uri=CS_AFTER_LOGOUT, state="x",
-    ))
+    response = test_client.get(
+        logout_url(
+            id_token_hint=tokens["id_token"],
+            post_logout_redirect_uri=CS_AFTER_LOGOUT,
+            state="x",
+        )
+    )
     assert query_of(response.headers["Location"]) == {"state": "x"}

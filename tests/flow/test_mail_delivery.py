@@ -104,8 +104,9 @@ def add_mail(app, template: str = "forgot_login", to: str = TO, language: str = 
         "activation": {"link": f"{settings.issuer}/register/tok3n"},
     }
     with app.app_context():
-        mail = enqueue(db.session, to=to, template=template, language=language,
-                       context=contexts[template])
+        mail = enqueue(
+            db.session, to=to, template=template, language=language, context=contexts[template]
+        )
         db.session.commit()
         return mail.id
 
@@ -140,8 +141,7 @@ def test_delivers_multipart_alternative_over_smtp(app, settings, smtp):
     with app.app_context():
         from idp.mail.render import render
 
-        expected_subject = render("activation", "fr", {"link": f"{settings.issuer}/x"},
-                                  settings)[0]
+        expected_subject = render("activation", "fr", {"link": f"{settings.issuer}/x"}, settings)[0]
     assert message["Subject"] == expected_subject
     assert message["Content-Language"] == "fr"
     text = message.get_body(("plain",)).get_content()
@@ -238,8 +238,7 @@ def test_smtp_login_success(app):
     controller, inbox = start_smtp(port, authenticator=authenticator, auth_require_tls=False)
     try:
         add_mail(app)
-        transport = SmtpTransport.from_url(
-            f"smtp://mail%40er:{SMTP_PASSWORD}@127.0.0.1:{port}")
+        transport = SmtpTransport.from_url(f"smtp://mail%40er:{SMTP_PASSWORD}@127.0.0.1:{port}")
         assert deliver(app, transport).sent == 1
     finally:
         controller.stop()
@@ -250,17 +249,28 @@ def test_smtp_login_success(app):
     ("url", "expected"),
     [
         ("smtp://mx.example.be", ("mx.example.be", 25, False, False, None, None, 30)),
-        ("smtp://u:p%40ss@mx.example.be?starttls=1&timeout=7",
-         ("mx.example.be", 587, False, True, "u", "p@ss", 7)),
-        ("smtp://mx.example.be:2525?starttls=true", ("mx.example.be", 2525, False, True,
-                                                     None, None, 30)),
+        (
+            "smtp://u:p%40ss@mx.example.be?starttls=1&timeout=7",
+            ("mx.example.be", 587, False, True, "u", "p@ss", 7),
+        ),
+        (
+            "smtp://mx.example.be:2525?starttls=true",
+            ("mx.example.be", 2525, False, True, None, None, 30),
+        ),
         ("smtps://u:p@mx.example.be", ("mx.example.be", 465, True, False, "u", "p", 30)),
     ],
 )
 def test_smtp_url_options(url, expected):
     t = SmtpTransport.from_url(url)
-    assert (t.host, t.port, t.implicit_tls, t.starttls, t.username, t.password,
-            t.timeout) == expected
+    assert (
+        t.host,
+        t.port,
+        t.implicit_tls,
+        t.starttls,
+        t.username,
+        t.password,
+        t.timeout,
+    ) == expected
 
 
 @pytest.mark.parametrize("url", ["http://mx.example.be", "smtp://", "mx.example.be:25"])
@@ -276,8 +286,9 @@ def test_transport_follows_the_settings(settings, tmp_path):
     assert isinstance(transport_for(smtp_settings), SmtpTransport)
 
 
-@pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (7, 1920),
-                                                    (8, 3600), (20, 3600)])
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (20, 3600)]
+)
 def test_backoff_doubles_up_to_an_hour(attempts, seconds):
     assert backoff(attempts) == timedelta(seconds=seconds)
 
@@ -427,8 +438,10 @@ def test_dev_viewer_lists_and_shows_delivered_mail(app, settings, test_client):
     index = test_client.get("/_dev/mail")
     assert index.status_code == 200
     subjects = re.findall(r'<a href="/_dev/mail/([^"]+)">([^<]+)</a>', index.text)
-    assert [s for _n, s in subjects] == ["Activate your customer space",
-                                         "Your customer space login"]  # newest first
+    assert [s for _n, s in subjects] == [
+        "Activate your customer space",
+        "Your customer space login",
+    ]  # newest first
     name = subjects[0][0]
     detail = test_client.get(f"/_dev/mail/{name}")
     assert detail.status_code == 200
@@ -462,8 +475,7 @@ def online_path(app, settings, mail_id: int) -> str:
 def test_view_online_page_shows_the_activation_mail(app, settings, test_client):
     mail_id = add_mail(app, "activation", language="en")
     deliver(app, transport_for(settings))
-    page = test_client.get(online_path(app, settings, mail_id),
-                           base_url="http://evil.example:8443")
+    page = test_client.get(online_path(app, settings, mail_id), base_url="http://evil.example:8443")
     assert page.status_code == 200
     assert page.headers["Content-Security-Policy"] == MAIL_CSP
     assert "noindex" in page.headers["X-Robots-Tag"]

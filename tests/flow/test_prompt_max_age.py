@@ -56,8 +56,10 @@ def test_prompt_none_with_a_session_answers_without_a_login_page(test_client):
     """OIDC Core §3.1.2.1 (prompt=none: no UI when the End-User is already authenticated),
     §3.1.2.6; the SSO of SPEC §6 for the other client."""
     first = login_and_get_tokens(test_client)
-    for request in (AuthorizationRequest(extra={"prompt": "none"}),
-                    AuthorizationRequest.customer_space(extra={"prompt": "none"})):
+    for request in (
+        AuthorizationRequest(extra={"prompt": "none"}),
+        AuthorizationRequest.customer_space(extra={"prompt": "none"}),
+    ):
         callback = authorize_with_session(test_client, request)
         assert "error" not in callback
         tokens = redeem(test_client, request, callback)
@@ -194,8 +196,16 @@ def test_expired_id_token_hint_of_the_same_user_is_accepted(app, test_client):
     """OIDC Core §3.1.2.1: the OP SHOULD accept an expired ID token it issued as a hint."""
     first = login_and_get_tokens(test_client)
     now = int(time.time())
-    hint = our_signed_token(app, {"iss": ISSUER, "sub": first["claims"]["sub"],
-                                  "aud": "smart-app", "iat": now - 7200, "exp": now - 3600})
+    hint = our_signed_token(
+        app,
+        {
+            "iss": ISSUER,
+            "sub": first["claims"]["sub"],
+            "aud": "smart-app",
+            "iat": now - 7200,
+            "exp": now - 3600,
+        },
+    )
     request = hint_request(hint, prompt="none")
     assert "code" in authorize_with_session(test_client, request)
 
@@ -215,14 +225,17 @@ def test_forged_or_garbage_id_token_hint_is_invalid_request(app, test_client):
     other_issuer = our_signed_token(app, {**claims, "iss": "https://evil.example"})
     no_subject = our_signed_token(app, {k: v for k, v in claims.items() if k != "sub"})
     hints = {
-        "garbage": "not-a-jwt", "three dots": "a.b.c", "forged signature": forged,
-        "tampered token": f"{head}.{body}.AAAA", "alg none": unsigned,
-        "other issuer": other_issuer, "no sub": no_subject,
+        "garbage": "not-a-jwt",
+        "three dots": "a.b.c",
+        "forged signature": forged,
+        "tampered token": f"{head}.{body}.AAAA",
+        "alg none": unsigned,
+        "other issuer": other_issuer,
+        "no sub": no_subject,
     }
     fresh = app.test_client()  # no OP session
     for name, hint in hints.items():
-        for client, extra in ((test_client, {"prompt": "none"}), (test_client, {}),
-                              (fresh, {})):
+        for client, extra in ((test_client, {"prompt": "none"}), (test_client, {}), (fresh, {})):
             request = hint_request(hint, **extra)
             try:
                 assert_error_redirect(client.get(request.url()), request, "invalid_request")
@@ -240,6 +253,7 @@ def test_id_token_hint_of_another_user_with_prompt_none_is_login_required(app, t
     assert_error_redirect(test_client.get(request.url()), request, "login_required")
     request = hint_request(other["id_token"])
     login_page = start_login(test_client, request)
-    tokens = redeem(test_client, request,
-                    finish_login(test_client, request, login_page, login=DEMO_INACTIVE))
+    tokens = redeem(
+        test_client, request, finish_login(test_client, request, login_page, login=DEMO_INACTIVE)
+    )
     assert tokens["claims"]["sub"] == other["claims"]["sub"]

@@ -52,6 +52,7 @@ def english_pages(app):
     """Every test client of this module, the fixture's and the extra ones, reads English."""
     app.test_client_class = EnglishBrowser
 
+
 NEW_PASSWORD = "Windmolen aan de kust 2026"
 UNKNOWN = "nobody.here@example.be"
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"  # tests/presets.py BASE
@@ -72,21 +73,25 @@ def mails(app: Any, template: str | None = None) -> list[OutboxMail]:
         return list(rows)
 
 
-def ask(test_client: Any, kind: str, email: str, uid: str | None = None,
-        address: str = "127.0.0.1") -> Any:
+def ask(
+    test_client: Any, kind: str, email: str, uid: str | None = None, address: str = "127.0.0.1"
+) -> Any:
     """Fill in the forgot-``kind`` form (``password`` or ``login``) and submit it."""
     query = f"?uid={uid}" if uid else ""
     page = test_client.get(f"/forgot/{kind}{query}", environ_base={"REMOTE_ADDR": address})
     assert page.status_code == 200, page.text
-    return test_client.post(f"/forgot/{kind}{query}", environ_base={"REMOTE_ADDR": address},
-                            data={"csrf_token": csrf_token(page.text), "email": email})
+    return test_client.post(
+        f"/forgot/{kind}{query}",
+        environ_base={"REMOTE_ADDR": address},
+        data={"csrf_token": csrf_token(page.text), "email": email},
+    )
 
 
 def latest_reset_path(app: Any) -> str:
     """The path of the newest reset link in the outbox (the link is absolute, from the issuer)."""
     link = mails(app, "reset_password")[-1].context["link"]
     assert link.startswith(f"{ISSUER}/reset/"), link
-    return link[len(ISSUER):]
+    return link[len(ISSUER) :]
 
 
 def request_reset(app: Any, test_client: Any, email: str = DEMO_ACTIVE) -> str:
@@ -96,15 +101,18 @@ def request_reset(app: Any, test_client: Any, email: str = DEMO_ACTIVE) -> str:
     return latest_reset_path(app)
 
 
-def submit_password(test_client: Any, path: str, password: str,
-                    confirm: str | None = None) -> Any:
+def submit_password(test_client: Any, path: str, password: str, confirm: str | None = None) -> Any:
     """Open the reset link and post a new password (confirmed with the same one by default)."""
     page = test_client.get(path)
     assert page.status_code == 200, page.text
-    return test_client.post(path, data={
-        "csrf_token": csrf_token(page.text), "password": password,
-        "password_confirm": password if confirm is None else confirm,
-    })
+    return test_client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(page.text),
+            "password": password,
+            "password_confirm": password if confirm is None else confirm,
+        },
+    )
 
 
 def assert_dead(response: Any) -> None:
@@ -181,12 +189,15 @@ def test_forgot_login_mail_carries_the_login(app, test_client):
     assert mail.context["login_link"] == f"{ISSUER}/start-login?login_hint=amelie.dubois"
 
 
-@pytest.mark.parametrize(("email", "message"), [
-    ("", "Enter your e-mail address."),
-    ("not-an-address", "Enter an e-mail address such as name@example.be."),
-    ("two words@example.be", "Enter an e-mail address such as name@example.be."),
-    ("a" * 250 + "@example.be", "Enter an e-mail address such as name@example.be."),
-])
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("", "Enter your e-mail address."),
+        ("not-an-address", "Enter an e-mail address such as name@example.be."),
+        ("two words@example.be", "Enter an e-mail address such as name@example.be."),
+        ("a" * 250 + "@example.be", "Enter an e-mail address such as name@example.be."),
+    ],
+)
 @pytest.mark.parametrize("kind", ["password", "login"])
 def test_malformed_address_is_explained_at_the_field(app, test_client, kind, email, message):
     response = ask(test_client, kind, email)
@@ -197,7 +208,7 @@ def test_malformed_address_is_explained_at_the_field(app, test_client, kind, ema
 
 
 def test_address_is_escaped_on_the_answer_page(app, test_client):
-    response = ask(test_client, "password", '<script>alert(1)</script>@example.be')
+    response = ask(test_client, "password", "<script>alert(1)</script>@example.be")
     page = test_client.get(response.headers["Location"])
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;" in page.text
@@ -237,8 +248,7 @@ def test_reset_ends_sessions_and_tokens_and_the_new_password_works(app, test_cli
     login_page = start_login(phone, request)
 
     assert submit_login(phone, login_page, DEMO_ACTIVE, DEMO_PASSWORD).status_code == 401
-    fresh = redeem(phone, request, finish_login(phone, request, login_page,
-                                                password=NEW_PASSWORD))
+    fresh = redeem(phone, request, finish_login(phone, request, login_page, password=NEW_PASSWORD))
     assert fresh["claims"]["sub"] == tokens["claims"]["sub"]
 
     changed = mails(app, "password_changed")
@@ -266,20 +276,32 @@ def test_reset_started_from_a_login_page_returns_to_it(app, test_client):
     assert submit_password(test_client, path, NEW_PASSWORD).status_code == 303
     done = test_client.get("/reset/done")
     assert f'href="/interaction/{uid}"' in done.text
-    tokens = redeem(test_client, request,
-                    finish_login(test_client, request, login_page, password=NEW_PASSWORD))
+    tokens = redeem(
+        test_client, request, finish_login(test_client, request, login_page, password=NEW_PASSWORD)
+    )
     assert tokens["refresh_token"]
 
 
 def test_link_is_single_use(app, test_client):
     path = request_reset(app, test_client)
     page = test_client.get(path)
-    data = {"csrf_token": csrf_token(page.text), "password": NEW_PASSWORD,
-            "password_confirm": NEW_PASSWORD}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "password": NEW_PASSWORD,
+        "password_confirm": NEW_PASSWORD,
+    }
     assert test_client.post(path, data=data).status_code == 303
     changed = password_hash_of(app)
-    assert_dead(test_client.post(path, data={**data, "password": "Another one 2026 !!",
-                                             "password_confirm": "Another one 2026 !!"}))
+    assert_dead(
+        test_client.post(
+            path,
+            data={
+                **data,
+                "password": "Another one 2026 !!",
+                "password_confirm": "Another one 2026 !!",
+            },
+        )
+    )
     assert_dead(test_client.get(path))
     assert password_hash_of(app) == changed
     assert len(mails(app, "password_changed")) == 1
@@ -289,9 +311,9 @@ def test_parallel_submissions_change_the_password_once(app, test_client):
     """Conditional UPDATE (used_at IS NULL): one winner, the others see the dead-link page."""
     path = request_reset(app, test_client)
     candidates = [f"{NEW_PASSWORD} #{i}" for i in range(3)]
-    results = run_in_parallel(app, [
-        (lambda c, pw=pw: submit_password(c, path, pw)) for pw in candidates
-    ])
+    results = run_in_parallel(
+        app, [(lambda c, pw=pw: submit_password(c, path, pw)) for pw in candidates]
+    )
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sorted(r.status_code for r in results) == [303, 410, 410]
     winner = candidates[[r.status_code for r in results].index(303)]
@@ -319,8 +341,7 @@ def test_the_claim_is_a_conditional_update(app, test_client, monkeypatch):
         db.session.rollback()
     assert len(mails(app, "password_changed")) == 1
     request = AuthorizationRequest()
-    redeem(test_client, request, authorize_with_login(test_client, request,
-                                                      password=NEW_PASSWORD))
+    redeem(test_client, request, authorize_with_login(test_client, request, password=NEW_PASSWORD))
 
 
 def test_new_request_invalidates_older_links(app, test_client):
@@ -342,12 +363,15 @@ def test_link_of_an_account_disabled_since_is_dead(app, test_client):
 # ---- expiry and forgery --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("clock", "seconds", "alive"), [
-    ("both", 3500, True),
-    ("both", 3601, False),
-    ("signature", 3601, False),  # the token's own timestamp is enough to refuse it…
-    ("row", 3601, False),  # …and so is the stored expiry
-])
+@pytest.mark.parametrize(
+    ("clock", "seconds", "alive"),
+    [
+        ("both", 3500, True),
+        ("both", 3601, False),
+        ("signature", 3601, False),  # the token's own timestamp is enough to refuse it…
+        ("row", 3601, False),  # …and so is the stored expiry
+    ],
+)
 def test_link_lives_one_hour(app, test_client, monkeypatch, clock, seconds, alive):
     path = request_reset(app, test_client)
     page = test_client.get(path)
@@ -355,11 +379,17 @@ def test_link_lives_one_hour(app, test_client, monkeypatch, clock, seconds, aliv
     if clock in ("both", "signature"):
         monkeypatch.setattr(time, "time", lambda: real_time() + seconds)
     if clock in ("both", "row"):
-        monkeypatch.setattr("idp.accounts.recovery.utcnow",
-                            lambda: real_now() + timedelta(seconds=seconds))
-    response = test_client.post(path, data={"csrf_token": csrf_token(page.text),
-                                            "password": NEW_PASSWORD,
-                                            "password_confirm": NEW_PASSWORD})
+        monkeypatch.setattr(
+            "idp.accounts.recovery.utcnow", lambda: real_now() + timedelta(seconds=seconds)
+        )
+    response = test_client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(page.text),
+            "password": NEW_PASSWORD,
+            "password_confirm": NEW_PASSWORD,
+        },
+    )
     if alive:
         assert response.status_code == 303
     else:
@@ -372,16 +402,25 @@ FORGERIES = {
     "random": lambda path: "/reset/" + "A" * 60,
     "tampered-signature": lambda path: path[:-2] + ("AA" if not path.endswith("AA") else "BB"),
     "tampered-payload": lambda path: path.replace("/reset/", "/reset/x", 1),
-    "other-secret-key": lambda path: "/reset/" + URLSafeTimedSerializer(
-        "another-secret-key-0123456789abcdef", salt="password-reset").dumps(secret_of(path)),
-    "activation-salt": lambda path: "/reset/" + URLSafeTimedSerializer(
-        SECRET_KEY, salt="activation").dumps(secret_of(path)),
-    "registration-salt": lambda path: "/reset/" + URLSafeTimedSerializer(
-        SECRET_KEY, salt="registration").dumps(secret_of(path)),
-    "unsalted": lambda path: "/reset/" + URLSafeTimedSerializer(SECRET_KEY).dumps(
-        secret_of(path)),
-    "non-string-payload": lambda path: "/reset/" + URLSafeTimedSerializer(
-        SECRET_KEY, salt="password-reset").dumps({"secret": secret_of(path)}),
+    "other-secret-key": lambda path: (
+        "/reset/"
+        + URLSafeTimedSerializer(
+            "another-secret-key-0123456789abcdef", salt="password-reset"
+        ).dumps(secret_of(path))
+    ),
+    "activation-salt": lambda path: (
+        "/reset/" + URLSafeTimedSerializer(SECRET_KEY, salt="activation").dumps(secret_of(path))
+    ),
+    "registration-salt": lambda path: (
+        "/reset/" + URLSafeTimedSerializer(SECRET_KEY, salt="registration").dumps(secret_of(path))
+    ),
+    "unsalted": lambda path: "/reset/" + URLSafeTimedSerializer(SECRET_KEY).dumps(secret_of(path)),
+    "non-string-payload": lambda path: (
+        "/reset/"
+        + URLSafeTimedSerializer(SECRET_KEY, salt="password-reset").dumps(
+            {"secret": secret_of(path)}
+        )
+    ),
     "huge": lambda path: "/reset/" + "A" * 5000,
     "done-as-token-post": lambda path: "/reset/done",
 }
@@ -397,10 +436,16 @@ def test_forged_links_are_dead(app, test_client, forge):
     if forged != "/reset/done":
         assert_dead(test_client.get(forged))
     form = test_client.get(path)
-    assert_dead(test_client.post(forged, data={
-        "csrf_token": csrf_token(form.text), "password": NEW_PASSWORD,
-        "password_confirm": NEW_PASSWORD,
-    }))
+    assert_dead(
+        test_client.post(
+            forged,
+            data={
+                "csrf_token": csrf_token(form.text),
+                "password": NEW_PASSWORD,
+                "password_confirm": NEW_PASSWORD,
+            },
+        )
+    )
     assert mails(app, "password_changed") == []
     assert test_client.get(path).status_code == 200  # the real link still works
 
@@ -408,24 +453,66 @@ def test_forged_links_are_dead(app, test_client, forge):
 # ---- the new password ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("password", "confirm", "field", "message"), [
-    ("", "", "password", "Enter a new password."),
-    ("short", "short", "password", "Use at least 12 characters."),
-    ("x" * 300, "x" * 300, "password", "This password is too long: use at most 256 characters."),
-    ("Demo.Actif is my name!", "Demo.Actif is my name!", "password",
-     "Do not use your login, your e-mail address or your customer number in your password."),
-    ("my number 2000000018", "my number 2000000018", "password",
-     "Do not use your login, your e-mail address or your customer number in your password."),
-    (NEW_PASSWORD, NEW_PASSWORD + "!", "password_confirm",
-     "The two passwords are not the same."),
-    ("1qaz2wsx3edc", "1qaz2wsx3edc", "password",
-     "This password is one of the most used or leaked ones"),
-    ("aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", "password",
-     "This password repeats characters or follows a sequence"),
-    ("Mijn Klantenzone 2026", "Mijn Klantenzone 2026", "password",
-     "Do not use the name of our company or of this service in your password."),
-], ids=["empty", "too-short", "too-long", "login", "customer-number", "confirm-differs",
-        "common", "repetitive", "service-name"])
+@pytest.mark.parametrize(
+    ("password", "confirm", "field", "message"),
+    [
+        ("", "", "password", "Enter a new password."),
+        ("short", "short", "password", "Use at least 12 characters."),
+        (
+            "x" * 300,
+            "x" * 300,
+            "password",
+            "This password is too long: use at most 256 characters.",
+        ),
+        (
+            "Demo.Actif is my name!",
+            "Demo.Actif is my name!",
+            "password",
+            "Do not use your login, your e-mail address or your customer number in your password.",
+        ),
+        (
+            "my number 2000000018",
+            "my number 2000000018",
+            "password",
+            "Do not use your login, your e-mail address or your customer number in your password.",
+        ),
+        (
+            NEW_PASSWORD,
+            NEW_PASSWORD + "!",
+            "password_confirm",
+            "The two passwords are not the same.",
+        ),
+        (
+            "1qaz2wsx3edc",
+            "1qaz2wsx3edc",
+            "password",
+            "This password is one of the most used or leaked ones",
+        ),
+        (
+            "aaaaaaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaa",
+            "password",
+            "This password repeats characters or follows a sequence",
+        ),
+        (
+            "Mijn Klantenzone 2026",
+            "Mijn Klantenzone 2026",
+            "password",
+            "Do not use the name of our company or of this service in your password.",
+        ),
+    ],
+    ids=[
+        "empty",
+        "too-short",
+        "too-long",
+        "login",
+        "customer-number",
+        "confirm-differs",
+        "common",
+        "repetitive",
+        "service-name",
+    ],
+)
 def test_refused_passwords_are_explained(app, test_client, password, confirm, field, message):
     """SPEC §3.6 applied to the reset: same policy (login, e-mail, customer numbers), a confirm
     field, each refusal in plain words at its field; the link is not spent."""
@@ -433,8 +520,11 @@ def test_refused_passwords_are_explained(app, test_client, password, confirm, fi
     old_hash = password_hash_of(app)
     response = submit_password(test_client, path, password, confirm)
     assert response.status_code == 400
-    errors = re.search(rf'<div class="field-error" id="{field}-error" role="alert">\s*<ul>(.*?)</ul>',
-                       response.text, re.S)
+    errors = re.search(
+        rf'<div class="field-error" id="{field}-error" role="alert">\s*<ul>(.*?)</ul>',
+        response.text,
+        re.S,
+    )
     assert errors and message in errors.group(1), response.text
     assert re.search(rf'aria-describedby="[^"]*{field}-error"', response.text)
     if password:
@@ -464,8 +554,11 @@ def test_reset_form_is_accessible(app, test_client):
     for name in ("password", "password_confirm"):
         assert f'<label for="{name}">' in page
         assert f'data-reveal="{name}"' in page
-        assert re.search(rf'id="{name}" name="{name}" type="password" '
-                         r'autocomplete="new-password"', page)
+        assert re.search(
+            rf'id="{name}" name="{name}" type="password" '
+            r'autocomplete="new-password"',
+            page,
+        )
     assert 'aria-describedby="password-help"' in page
     assert 'autocomplete="username" hidden' in page and DEMO_ACTIVE in page
     assert 'name="csrf_token"' in page
@@ -477,9 +570,11 @@ def test_reset_form_is_accessible(app, test_client):
 def test_forms_without_csrf_token_are_refused(app, test_client):
     path = request_reset(app, test_client)
     before = len(mails(app))
-    for form, data in [("/forgot/password", {"email": DEMO_ACTIVE}),
-                       ("/forgot/login", {"email": DEMO_ACTIVE}),
-                       (path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})]:
+    for form, data in [
+        ("/forgot/password", {"email": DEMO_ACTIVE}),
+        ("/forgot/login", {"email": DEMO_ACTIVE}),
+        (path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
+    ]:
         assert test_client.post(form, data=data).status_code == 400, form
     assert len(mails(app)) == before
     assert [r.used_at for r in resets(app)] == [None]
@@ -493,8 +588,11 @@ def test_mails_are_throttled_per_address(app):
     for i, kind in enumerate(["password", "login", "password"]):
         response = ask(app.test_client(), kind, DEMO_ACTIVE, address=f"10.0.0.{i + 1}")
         answers.append((response.status_code, response.headers["Location"]))
-    assert answers == [(303, "/forgot/sent?kind=password"), (303, "/forgot/sent?kind=login"),
-                       (303, "/forgot/sent?kind=password")]
+    assert answers == [
+        (303, "/forgot/sent?kind=password"),
+        (303, "/forgot/sent?kind=login"),
+        (303, "/forgot/sent?kind=password"),
+    ]
     assert [m.template for m in mails(app)] == ["reset_password", "forgot_login"]
     assert ask(app.test_client(), "password", DEMO_INACTIVE, address="10.0.0.9").status_code == 303
     assert [m.to_address for m in mails(app)][-1] == DEMO_INACTIVE
@@ -517,11 +615,20 @@ def test_mails_are_throttled_per_client_ip(app, test_client):
 # ---- the pages --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [
-    "/forgot", "/forgot?uid=unknown", "/forgot?uid=" + "u" * 5000, "/forgot/password",
-    "/forgot/login?uid=%ff", "/forgot/sent", "/forgot/sent?kind=%00x", "/forgot/sent?kind=evil",
-    "/reset/done",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/forgot",
+        "/forgot?uid=unknown",
+        "/forgot?uid=" + "u" * 5000,
+        "/forgot/password",
+        "/forgot/login?uid=%ff",
+        "/forgot/sent",
+        "/forgot/sent?kind=%00x",
+        "/forgot/sent?kind=evil",
+        "/reset/done",
+    ],
+)
 def test_pages_render_without_a_pending_login(test_client, path):
     response = test_client.get(path)
     assert response.status_code in (200, 400), response.status_code

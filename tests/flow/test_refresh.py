@@ -31,8 +31,13 @@ def refreshed(test_client, refresh_token: str) -> dict:
     assert response.status_code == 200, response.text
     assert response.headers["Cache-Control"] == "no-store" and response.is_json
     tokens = response.get_json()
-    tokens["claims"] = validate_id_token(test_client, tokens["id_token"], "smart-app",
-                                         nonce=None, access_token=tokens["access_token"])
+    tokens["claims"] = validate_id_token(
+        test_client,
+        tokens["id_token"],
+        "smart-app",
+        nonce=None,
+        access_token=tokens["access_token"],
+    )
     return tokens
 
 
@@ -86,9 +91,7 @@ def test_parallel_use_of_one_refresh_token_gives_one_answer(app, test_client):
     """RFC 9700 §4.14.2: one refresh token, one rotation — simultaneous uses cannot fork the
     family into two live refresh tokens."""
     first = login_and_get_tokens(test_client)
-    results = run_in_parallel(
-        app, [lambda c: refresh(c, first["refresh_token"]) for _ in range(3)]
-    )
+    results = run_in_parallel(app, [lambda c: refresh(c, first["refresh_token"]) for _ in range(3)])
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sorted(r.status_code for r in results) == [200, 400, 400]
     winner = next(r for r in results if r.status_code == 200).get_json()
@@ -139,8 +142,10 @@ def test_refresh_token_is_bound_to_its_client(app, test_client):
     without the refresh_token grant is refused outright (§5.2 unauthorized_client)."""
     tokens = login_and_get_tokens(test_client)
     cs = refresh(test_client, tokens["refresh_token"], client_id="customer-space")
-    assert cs.status_code == 400 and cs.get_json()["error"] in ("unauthorized_client",
-                                                                "invalid_grant")
+    assert cs.status_code == 400 and cs.get_json()["error"] in (
+        "unauthorized_client",
+        "invalid_grant",
+    )
     # Even a client allowed to refresh cannot use another client's refresh token.
     with app.app_context():
         client = db.session.get(Client, "customer-space")

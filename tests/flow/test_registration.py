@@ -72,9 +72,17 @@ def registration_link_of(login_page_html: str) -> str:
 # ---- cookie notice (SPEC §3.2) ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/register", "/register?uid=abc", "/register/sent",
-                                  "/register/some-token", "/register/some-token/password",
-                                  "/register/done?t=x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/register",
+        "/register?uid=abc",
+        "/register/sent",
+        "/register/some-token",
+        "/register/some-token/password",
+        "/register/done?t=x",
+    ],
+)
 def test_registration_pages_wait_for_the_cookie_notice(test_client, path):
     response = test_client.get(path)
     assert response.status_code == 303
@@ -93,8 +101,14 @@ def test_accepting_returns_to_the_page_and_is_remembered(test_client):
     notice = test_client.get("/cookies?next=/register%3Fuid%3Dabc")
     assert 'name="next" value="/register?uid=abc"' in notice.text
     assert "strictly necessary" in notice.text and "no other company" in notice.text
-    response = test_client.post("/cookies", data={
-        "csrf_token": csrf_token(notice.text), "choice": "accepted", "next": "/register?uid=abc"})
+    response = test_client.post(
+        "/cookies",
+        data={
+            "csrf_token": csrf_token(notice.text),
+            "choice": "accepted",
+            "next": "/register?uid=abc",
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/register?uid=abc"
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("cookie_notice=accepted;")
@@ -109,19 +123,31 @@ def test_the_choice_can_be_changed_from_the_footer(test_client):
     footer = re.search(r'<footer class="page-footer">\s*<a href="([^"]+)"', page.text)
     assert footer and html.unescape(footer.group(1)) == "/cookies?next=/register"
     notice = test_client.get(html.unescape(footer.group(1)))
-    response = test_client.post("/cookies", data={
-        "csrf_token": csrf_token(notice.text), "choice": "declined", "next": "/register"})
+    response = test_client.post(
+        "/cookies",
+        data={"csrf_token": csrf_token(notice.text), "choice": "declined", "next": "/register"},
+    )
     assert response.status_code == 303 and response.headers["Location"].startswith("/cookies")
     assert "Your current choice: refused." in test_client.get("/cookies").text
     assert test_client.get("/register").status_code == 303
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/register",
-                                    "/authorize?x=1", "/register\\@evil.example", ""])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/register",
+        "/authorize?x=1",
+        "/register\\@evil.example",
+        "",
+    ],
+)
 def test_the_notice_returns_only_to_registration_pages(test_client, target):
     notice = test_client.get("/cookies")
-    response = test_client.post("/cookies", data={
-        "csrf_token": csrf_token(notice.text), "choice": "accepted", "next": target})
+    response = test_client.post(
+        "/cookies",
+        data={"csrf_token": csrf_token(notice.text), "choice": "accepted", "next": target},
+    )
     assert response.headers["Location"] == "/register"
 
 
@@ -168,9 +194,12 @@ def test_same_answer_for_new_known_and_account_addresses(app, test_client):
     answers = {}
     for email in (NEW, known, DEMO_ACTIVE):
         response = ask_for_link(test_client, email)
-        answers[email] = (response.status_code, response.headers["Location"],
-                          sorted(k for k, _ in response.headers if k != "Set-Cookie"),
-                          _sent_page(test_client, response, email))
+        answers[email] = (
+            response.status_code,
+            response.headers["Location"],
+            sorted(k for k, _ in response.headers if k != "Set-Cookie"),
+            _sent_page(test_client, response, email),
+        )
     assert answers[NEW] == answers[known] == answers[DEMO_ACTIVE]
     assert [m.template for m in mails(app, to=NEW)] == ["activation"]
     assert [m.template for m in mails(app, to=known)] == ["activation", "activation"]
@@ -179,7 +208,8 @@ def test_same_answer_for_new_known_and_account_addresses(app, test_client):
     assert exists[0].context == {
         "login": DEMO_ACTIVE,
         "login_link": f"{ISSUER}/start-login?login_hint=demo.actif%40example.be",
-        "reset_link": f"{ISSUER}/forgot/password"}
+        "reset_link": f"{ISSUER}/forgot/password",
+    }
     with app.app_context():
         emails = db.session.scalars(select(RegistrationRequest.email)).all()
     assert sorted(emails) == sorted([known, known, NEW])
@@ -200,8 +230,18 @@ def test_activation_mail_carries_the_link_and_the_language(app, test_client):
     assert mail.context["link"].startswith(f"{ISSUER}/register/")
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "not-an-address", "a@b", "two@@example.be",
-                                   "spaces in@example.be", "x" * 250 + "@example.be"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "   ",
+        "not-an-address",
+        "a@b",
+        "two@@example.be",
+        "spaces in@example.be",
+        "x" * 250 + "@example.be",
+    ],
+)
 def test_malformed_addresses_are_refused_at_the_field(app, test_client, typed):
     accept_cookies(test_client)
     response = ask_for_link(test_client, typed)
@@ -237,12 +277,21 @@ def test_csrf_is_required_on_every_registration_form(app, test_client):
     accept_cookies(test_client)
     link = new_link(app, test_client, NEW)
     assert test_client.post("/register", data={"email": "x@example.be"}).status_code == 400
-    assert test_client.post(link, data={"customer_number": NEW_CUSTOMER,
-                                        "activation_code": NEW_CODE}).status_code == 400
+    assert (
+        test_client.post(
+            link, data={"customer_number": NEW_CUSTOMER, "activation_code": NEW_CODE}
+        ).status_code
+        == 400
+    )
     assert uses_of(app, NEW) == [0]
     verify(test_client, link)
-    assert test_client.post(link + "/password", data={
-        "login": NEW, "password": STRONG_PASSWORD, "confirm": STRONG_PASSWORD}).status_code == 400
+    assert (
+        test_client.post(
+            link + "/password",
+            data={"login": NEW, "password": STRONG_PASSWORD, "confirm": STRONG_PASSWORD},
+        ).status_code
+        == 400
+    )
     assert test_client.post("/cookies", data={"choice": "accepted"}).status_code == 400
     assert mails(app, "welcome") == []
 
@@ -262,9 +311,14 @@ def _own_link(app, secret: str, salt: str = "registration") -> str:
     """A registration request whose secret the test knows, signed with ``salt``."""
     with app.app_context():
         settings = app.config["IDP"]
-        db.session.add(RegistrationRequest(
-            email=NEW, secret_hash=token_hash(secret), language="fr",
-            expires_at=utcnow() + timedelta(seconds=settings.registration_link_ttl)))
+        db.session.add(
+            RegistrationRequest(
+                email=NEW,
+                secret_hash=token_hash(secret),
+                language="fr",
+                expires_at=utcnow() + timedelta(seconds=settings.registration_link_ttl),
+            )
+        )
         db.session.commit()
         return "/register/" + URLSafeTimedSerializer(settings.secret_key, salt=salt).dumps(secret)
 
@@ -278,7 +332,8 @@ def test_every_dead_link_gets_the_same_page(app, test_client, monkeypatch):
     pages["random"] = _dead(test_client.get("/register/not-a-token"))
     pages["tampered"] = _dead(test_client.get(live[:-2] + ("AA" if live[-2:] != "AA" else "BB")))
     other_key = URLSafeTimedSerializer("another-key", salt="registration").dumps(
-        "s3cret-of-the-test")
+        "s3cret-of-the-test"
+    )
     pages["other key"] = _dead(test_client.get(f"/register/{other_key}"))
     pages["reset token"] = _dead(test_client.get(_own_link(app, "reset-secret", "password-reset")))
     pages["huge"] = _dead(test_client.get("/register/" + "a" * 2000))
@@ -362,9 +417,14 @@ def test_parallel_submissions_never_count_past_three(app):
         browsers.append((browser, token))
 
     def submit(browser, token):
-        return lambda: browser.post(link, data={"csrf_token": token,
-                                                "customer_number": "2999999999",
-                                                "activation_code": NEW_CODE})
+        return lambda: browser.post(
+            link,
+            data={
+                "csrf_token": token,
+                "customer_number": "2999999999",
+                "activation_code": NEW_CODE,
+            },
+        )
 
     results = in_parallel([submit(b, t) for b, t in browsers])
     statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
@@ -420,13 +480,23 @@ def _walk_to_confirmation(app, test_client, request):
     login_page = start_login(test_client, request)
     response = test_client.get(registration_link_of(test_client.get(login_page).text))
     notice = test_client.get(response.headers["Location"])
-    response = test_client.post("/cookies", data={
-        "csrf_token": csrf_token(notice.text), "choice": "accepted",
-        "next": html.unescape(re.search(r'name="next" value="([^"]+)"', notice.text).group(1))})
+    response = test_client.post(
+        "/cookies",
+        data={
+            "csrf_token": csrf_token(notice.text),
+            "choice": "accepted",
+            "next": html.unescape(re.search(r'name="next" value="([^"]+)"', notice.text).group(1)),
+        },
+    )
     email_page = test_client.get(response.headers["Location"])
-    response = test_client.post("/register", data={
-        "csrf_token": csrf_token(email_page.text), "email": NEW,
-        "uid": re.search(r'name="uid" value="([^"]+)"', email_page.text).group(1)})
+    response = test_client.post(
+        "/register",
+        data={
+            "csrf_token": csrf_token(email_page.text),
+            "email": NEW,
+            "uid": re.search(r'name="uid" value="([^"]+)"', email_page.text).group(1),
+        },
+    )
     assert test_client.get(response.headers["Location"]).status_code == 200
     link = activation_link(app, NEW)
     password_page = test_client.get(verify(test_client, link, "2 000 000 034", "4815 1623 42"))
@@ -442,7 +512,8 @@ def test_whole_journey_from_the_smart_app_to_a_working_login(app, test_client, s
     page = _walk_to_confirmation(app, test_client, AuthorizationRequest())
     back = back_to_app_href(page.text)
     assert back == smart_app.initiate_login_uri + "?" + urlencode(
-        {"iss": ISSUER, "login_hint": NEW})
+        {"iss": ISSUER, "login_hint": NEW}
+    )
     again = AuthorizationRequest(extra={"login_hint": NEW})  # what the app does with it
     login_page = start_login(test_client, again)
     assert f'value="{NEW}"' in test_client.get(login_page).text

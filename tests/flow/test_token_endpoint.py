@@ -118,8 +118,9 @@ def test_code_is_bound_to_the_client(test_client):
     """RFC 6749 §4.1.3 (the code was issued to the authenticated client / to client_id), §10.5."""
     cs_request = AuthorizationRequest.customer_space()
     cs_code = authorize_with_login(test_client, cs_request)["code"]
-    stolen = AuthorizationRequest(redirect_uri=CUSTOMER_SPACE_REDIRECT,
-                                  code_verifier=cs_request.code_verifier)
+    stolen = AuthorizationRequest(
+        redirect_uri=CUSTOMER_SPACE_REDIRECT, code_verifier=cs_request.code_verifier
+    )
     assert_token_error(exchange_code(test_client, stolen, cs_code), 400, "invalid_grant")
 
     app_request = AuthorizationRequest()
@@ -130,8 +131,11 @@ def test_code_is_bound_to_the_client(test_client):
     assert_token_error(exchange_code(test_client, as_cs, app_code), 400, "invalid_grant")
 
     # The rightful clients can still redeem them.
-    redeem(test_client, cs_request, {"code": cs_code, "state": cs_request.state,
-                                     "iss": "http://localhost"})
+    redeem(
+        test_client,
+        cs_request,
+        {"code": cs_code, "state": cs_request.state, "iss": "http://localhost"},
+    )
     assert exchange_code(test_client, app_request, app_code).status_code == 200
 
 
@@ -140,16 +144,21 @@ def test_code_is_bound_to_the_redirect_uri(test_client):
     used at the request is part of it)."""
     request = AuthorizationRequest(redirect_uri="http://127.0.0.1:50001/callback")
     code = authorize_with_login(test_client, request)["code"]
-    for other in ("http://127.0.0.1:50002/callback", "http://127.0.0.1/callback",
-                  "be.customerspace.smartapp:/oauth2redirect", None):
+    for other in (
+        "http://127.0.0.1:50002/callback",
+        "http://127.0.0.1/callback",
+        "be.customerspace.smartapp:/oauth2redirect",
+        None,
+    ):
         response = exchange_code(test_client, request, code, redirect_uri=other)
         assert_token_error(response, 400, "invalid_grant")
     assert exchange_code(test_client, request, code).status_code == 200
 
     cs_request = AuthorizationRequest.customer_space()
     cs_code = new_code(test_client, cs_request)
-    response = exchange_code(test_client, cs_request, cs_code,
-                             redirect_uri="http://127.0.0.1:5001/other")
+    response = exchange_code(
+        test_client, cs_request, cs_code, redirect_uri="http://127.0.0.1:5001/other"
+    )
     assert_token_error(response, 400, "invalid_grant")
     response = exchange_code(test_client, cs_request, cs_code, redirect_uri=None)
     assert_token_error(response, 400, "invalid_grant")
@@ -161,15 +170,20 @@ def test_code_is_bound_to_the_pkce_verifier(test_client):
     request = AuthorizationRequest()
     code = authorize_with_login(test_client, request)["code"]
     other_verifier = AuthorizationRequest().code_verifier
-    assert_token_error(exchange_code(test_client, request, code, code_verifier=other_verifier),
-                       400, "invalid_grant")
+    assert_token_error(
+        exchange_code(test_client, request, code, code_verifier=other_verifier),
+        400,
+        "invalid_grant",
+    )
     # the challenge itself is not a valid verifier for it
     challenge = s256(request.code_verifier)
     response = exchange_code(test_client, request, code, code_verifier=challenge + "x" * 10)
     assert_token_error(response, 400, "invalid_grant")
     missing = exchange_code(test_client, request, code, code_verifier=None)
     assert missing.status_code == 400 and missing.get_json()["error"] in (
-        "invalid_request", "invalid_grant")
+        "invalid_request",
+        "invalid_grant",
+    )
     assert "access_token" not in missing.get_json()
     assert exchange_code(test_client, request, code).status_code == 200
 
@@ -188,8 +202,9 @@ def test_customer_space_pkce_is_enforced_when_used_and_not_downgradable(test_cli
 
     plain = AuthorizationRequest.customer_space(code_verifier=None)
     plain_code = new_code(test_client, plain)
-    response = exchange_code(test_client, plain, plain_code,
-                             code_verifier=AuthorizationRequest().code_verifier)
+    response = exchange_code(
+        test_client, plain, plain_code, code_verifier=AuthorizationRequest().code_verifier
+    )
     assert response.status_code == 400 and "access_token" not in response.get_json()
     assert exchange_code(test_client, plain, plain_code).status_code == 200
 
@@ -203,8 +218,12 @@ def test_wrong_client_secret_is_invalid_client_401(test_client):
     request = AuthorizationRequest.customer_space()
     code = authorize_with_login(test_client, request)["code"]
     for secret in ("wrong", "", CUSTOMER_SPACE_SECRET + "x", CUSTOMER_SPACE_SECRET.upper()):
-        data = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier}
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": request.redirect_uri,
+            "code_verifier": request.code_verifier,
+        }
         response = test_client.post(
             "/token", data=data, headers={"Authorization": basic_auth("customer-space", secret)}
         )
@@ -219,8 +238,13 @@ def test_confidential_client_cannot_authenticate_with_none(test_client):
     with a valid PKCE verifier."""
     request = AuthorizationRequest.customer_space()
     code = authorize_with_login(test_client, request)["code"]
-    data = {"grant_type": "authorization_code", "code": code, "client_id": "customer-space",
-            "redirect_uri": request.redirect_uri, "code_verifier": request.code_verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": "customer-space",
+        "redirect_uri": request.redirect_uri,
+        "code_verifier": request.code_verifier,
+    }
     assert_token_error(test_client.post("/token", data=data), 401, "invalid_client")
     assert exchange_code(test_client, request, code).status_code == 200
 
@@ -231,9 +255,14 @@ def test_registered_method_is_enforced_client_secret_post_refused(test_client):
     (RFC 6749 §2.3.1) is refused; the same code then still works with basic."""
     request = AuthorizationRequest.customer_space()
     code = authorize_with_login(test_client, request)["code"]
-    data = {"grant_type": "authorization_code", "code": code, "client_id": "customer-space",
-            "client_secret": CUSTOMER_SPACE_SECRET, "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": "customer-space",
+        "client_secret": CUSTOMER_SPACE_SECRET,
+        "redirect_uri": request.redirect_uri,
+        "code_verifier": request.code_verifier,
+    }
     assert_token_error(test_client.post("/token", data=data), 401, "invalid_client")
     assert exchange_code(test_client, request, code).status_code == 200
 
@@ -244,10 +273,16 @@ def test_public_client_cannot_use_a_secret_or_another_id(test_client):
     Authorization header)."""
     request = AuthorizationRequest()
     code = authorize_with_login(test_client, request)["code"]
-    assert_token_error(exchange_code(test_client, request, code, client_id="no-such-client"),
-                       (400, 401), "invalid_client")
-    assert_token_error(exchange_code(test_client, request, code, client_secret="guess"),
-                       (400, 401), "invalid_client")
+    assert_token_error(
+        exchange_code(test_client, request, code, client_id="no-such-client"),
+        (400, 401),
+        "invalid_client",
+    )
+    assert_token_error(
+        exchange_code(test_client, request, code, client_secret="guess"),
+        (400, 401),
+        "invalid_client",
+    )
     response = exchange_code(test_client, request, code, client_id=None)
     assert_token_error(response, (400, 401), "invalid_client")
     assert exchange_code(test_client, request, code).status_code == 200
@@ -258,19 +293,30 @@ def test_public_client_cannot_use_a_secret_or_another_id(test_client):
 
 @pytest.mark.parametrize(
     "grant_type",
-    ["password", "implicit", "token", "client_credentials",
-     "urn:ietf:params:oauth:grant-type:device_code",
-     "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    [
+        "password",
+        "implicit",
+        "token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ],
 )
 def test_unsupported_grant_types(test_client, grant_type):
     """RFC 6749 §5.2 unsupported_grant_type; SPEC §5 (authorization code only, no password
     grant, no implicit) — for both clients, authenticated properly."""
-    data = {"grant_type": grant_type, "username": "demo.actif@example.be",
-            "password": "Zonnepaneel-2026!", "scope": "openid", "client_id": "smart-app"}
+    data = {
+        "grant_type": grant_type,
+        "username": "demo.actif@example.be",
+        "password": "Zonnepaneel-2026!",
+        "scope": "openid",
+        "client_id": "smart-app",
+    }
     assert_token_error(test_client.post("/token", data=data), 400, "unsupported_grant_type")
     data.pop("client_id")
     response = test_client.post(
-        "/token", data=data,
+        "/token",
+        data=data,
         headers={"Authorization": basic_auth("customer-space", CUSTOMER_SPACE_SECRET)},
     )
     assert_token_error(response, 400, "unsupported_grant_type")
@@ -285,12 +331,19 @@ def test_every_token_answer_is_json_and_not_cached(test_client):
         exchange_code(test_client, request, code),  # 200
         exchange_code(test_client, request, code),  # replay
         test_client.post("/token", data={"grant_type": "password", "client_id": "smart-app"}),
-        test_client.post("/token", data={"grant_type": "authorization_code", "code": "x",
-                                         "client_id": "smart-app"}),
-        test_client.post("/token", data={"grant_type": "authorization_code", "code": "x"},
-                         headers={"Authorization": basic_auth("customer-space", "nope")}),
-        test_client.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x",
-                                         "client_id": "smart-app"}),
+        test_client.post(
+            "/token",
+            data={"grant_type": "authorization_code", "code": "x", "client_id": "smart-app"},
+        ),
+        test_client.post(
+            "/token",
+            data={"grant_type": "authorization_code", "code": "x"},
+            headers={"Authorization": basic_auth("customer-space", "nope")},
+        ),
+        test_client.post(
+            "/token",
+            data={"grant_type": "refresh_token", "refresh_token": "x", "client_id": "smart-app"},
+        ),
         test_client.post("/token", data={}),
         test_client.get("/token"),
     ]
@@ -306,6 +359,11 @@ def test_token_response_shape(test_client):
     tokens = login_and_get_tokens(test_client)
     assert tokens["token_type"] == "Bearer"
     assert isinstance(tokens["expires_in"], int) and tokens["expires_in"] > 0
-    assert set(tokens["scope"].split()) == {"openid", "profile", "email", "offline_access",
-                                            "eligibility"}
+    assert set(tokens["scope"].split()) == {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "eligibility",
+    }
     assert tokens["access_token"] != tokens["refresh_token"]

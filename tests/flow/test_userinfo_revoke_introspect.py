@@ -164,7 +164,8 @@ def test_revocation_requires_client_authentication(test_client):
     response = test_client.post("/revoke", data={"token": tokens["access_token"]})
     assert response.status_code in (400, 401) and response.get_json()["error"] == "invalid_client"
     response = test_client.post(
-        "/revoke", data={"token": tokens["access_token"]},
+        "/revoke",
+        data={"token": tokens["access_token"]},
         headers={"Authorization": basic_auth("customer-space", "wrong")},
     )
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
@@ -174,8 +175,9 @@ def test_revocation_requires_client_authentication(test_client):
 def test_confidential_client_revokes_its_token(test_client):
     """RFC 7009 §2.1 with client_secret_basic."""
     tokens = customer_space_tokens(test_client)
-    assert revoke(test_client, tokens["access_token"], client_id="customer-space").status_code \
-        == 200
+    assert (
+        revoke(test_client, tokens["access_token"], client_id="customer-space").status_code == 200
+    )
     assert_bearer_challenge(userinfo(test_client, tokens["access_token"]))
 
 
@@ -202,10 +204,16 @@ def test_introspection_inactive_cases(test_client):
     no other member), §4 (no leaking another client's token)."""
     app_tokens = login_and_get_tokens(test_client)
     revoked = customer_space_tokens(test_client)
-    assert revoke(test_client, revoked["access_token"], client_id="customer-space").status_code \
-        == 200
-    for token in (revoked["access_token"], "unknown-token", app_tokens["access_token"],
-                  app_tokens["refresh_token"], app_tokens["id_token"]):
+    assert (
+        revoke(test_client, revoked["access_token"], client_id="customer-space").status_code == 200
+    )
+    for token in (
+        revoked["access_token"],
+        "unknown-token",
+        app_tokens["access_token"],
+        app_tokens["refresh_token"],
+        app_tokens["id_token"],
+    ):
         response = introspect(test_client, token)
         assert response.status_code == 200, response.text
         assert response.get_json() == {"active": False}, token
@@ -226,14 +234,19 @@ def test_public_client_cannot_introspect(test_client):
     """RFC 7662 §2.1 (the endpoint requires client authentication) and §4: the public smart-app
     gets 401 invalid_client, even about its own token."""
     tokens = login_and_get_tokens(test_client)
-    for data in ({"token": tokens["access_token"], "client_id": "smart-app"},
-                 {"token": tokens["access_token"]}):
+    for data in (
+        {"token": tokens["access_token"], "client_id": "smart-app"},
+        {"token": tokens["access_token"]},
+    ):
         response = test_client.post("/introspect", data=data)
         assert response.status_code == 401, response.text
         assert response.get_json()["error"] == "invalid_client"
         assert "active" not in response.get_json()
-    response = introspect(test_client, tokens["access_token"],
-                          authorization=basic_auth("customer-space", CUSTOMER_SPACE_SECRET + "x"))
+    response = introspect(
+        test_client,
+        tokens["access_token"],
+        authorization=basic_auth("customer-space", CUSTOMER_SPACE_SECRET + "x"),
+    )
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
 
 

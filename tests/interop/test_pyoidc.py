@@ -57,8 +57,14 @@ LOOPBACK = "127.0.0.1"
 HTTP_TIMEOUT = 5.0
 # Any port is allowed on the registered loopback redirect (RFC 8252 §7.3); nothing listens here.
 SMART_APP_REDIRECT = f"http://{LOOPBACK}:49152/callback"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 @pytest.fixture
@@ -81,8 +87,9 @@ def overrides(listening_socket: socket.socket) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_issuer(app: Any, listening_socket: socket.socket,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def live_issuer(
+    app: Any, listening_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """Serve ``app`` on the listening socket in a background thread; yield the issuer URL."""
     for name in PROXY_VARIABLES:  # requests (oic, its KeyJar) must never go through a proxy
         monkeypatch.delenv(name, raising=False)
@@ -90,8 +97,12 @@ def live_issuer(app: Any, listening_socket: socket.socket,
     monkeypatch.setenv("no_proxy", LOOPBACK)
     port = listening_socket.getsockname()[1]
     server = make_server(LOOPBACK, port, app, threaded=True, fd=listening_socket.fileno())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="idp-interop-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="idp-interop-server",
+        daemon=True,
+    )
     thread.start()
     try:
         yield app.config["IDP"].issuer
@@ -134,24 +145,38 @@ class Registration:
         return "" if self.token_endpoint_auth_method == "none" else self.token_endpoint_auth_method
 
 
-SMART_APP = Registration("smart-app", SMART_APP_REDIRECT,
-                         ["openid", "profile", "email", "offline_access", "eligibility"], "none")
-CUSTOMER_SPACE = Registration("customer-space", CUSTOMER_SPACE_REDIRECT,
-                              ["openid", "profile", "email", "eligibility"],
-                              "client_secret_basic", CUSTOMER_SPACE_SECRET)
+SMART_APP = Registration(
+    "smart-app",
+    SMART_APP_REDIRECT,
+    ["openid", "profile", "email", "offline_access", "eligibility"],
+    "none",
+)
+CUSTOMER_SPACE = Registration(
+    "customer-space",
+    CUSTOMER_SPACE_REDIRECT,
+    ["openid", "profile", "email", "eligibility"],
+    "client_secret_basic",
+    CUSTOMER_SPACE_SECRET,
+)
 
 
 def oic_client(issuer: str, registration: Registration, session: requests.Session) -> Client:
     """An oic RP: discovery from the issuer, then the static registration."""
     settings = OicClientSettings(timeout=HTTP_TIMEOUT, verify_ssl=True, requests_session=session)
-    client = Client(client_id=registration.client_id, settings=settings,
-                    client_authn_method=CLIENT_AUTHN_METHOD,  # oic's default is none at all
-                    keyjar=KeyJar(verify_ssl=True, timeout=HTTP_TIMEOUT),
-                    config={"code_challenge": {"method": "S256", "length": 64}})
+    client = Client(
+        client_id=registration.client_id,
+        settings=settings,
+        client_authn_method=CLIENT_AUTHN_METHOD,  # oic's default is none at all
+        keyjar=KeyJar(verify_ssl=True, timeout=HTTP_TIMEOUT),
+        config={"code_challenge": {"method": "S256", "length": 64}},
+    )
     provider = client.provider_config(issuer)  # raises on an issuer mismatch
     assert isinstance(provider, ProviderConfigurationResponse)
-    info = {"client_id": registration.client_id, "redirect_uris": [registration.redirect_uri],
-            "token_endpoint_auth_method": registration.token_endpoint_auth_method}
+    info = {
+        "client_id": registration.client_id,
+        "redirect_uris": [registration.redirect_uri],
+        "token_endpoint_auth_method": registration.token_endpoint_auth_method,
+    }
     if registration.client_secret:
         info["client_secret"] = registration.client_secret
     client.store_registration_info(RegistrationResponse(**info))
@@ -174,17 +199,23 @@ def same_origin(url: str, issuer: str) -> bool:
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
-def log_in(client: Client, registration: Registration, browser: httpx.Client,
-           issuer: str) -> Login:
+def log_in(client: Client, registration: Registration, browser: httpx.Client, issuer: str) -> Login:
     """oic builds the request (state, nonce, PKCE S256); the browser walks the login pages."""
     pkce, code_verifier = client.add_code_challenge()
     assert pkce["code_challenge_method"] == "S256"
     state, nonce = rndstr(32), rndstr(32)
     url, _body, _headers, _request = client.request_info(
-        AuthorizationRequest, method="GET", request_args={
-            "response_type": "code", "scope": registration.scope, "state": state,
-            "nonce": nonce, "redirect_uri": registration.redirect_uri, **pkce,
-        })
+        AuthorizationRequest,
+        method="GET",
+        request_args={
+            "response_type": "code",
+            "scope": registration.scope,
+            "state": state,
+            "nonce": nonce,
+            "redirect_uri": registration.redirect_uri,
+            **pkce,
+        },
+    )
     assert same_origin(url, issuer) and urlsplit(url).path == "/authorize"
 
     started = browser.get(url)
@@ -193,9 +224,14 @@ def log_in(client: Client, registration: Registration, browser: httpx.Client,
     assert same_origin(login_page, issuer) and "/interaction/" in login_page
     page = browser.get(login_page)
     assert page.status_code == 200, page.text
-    posted = browser.post(login_page, data={
-        "csrf_token": csrf_token(page.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD,
-    })
+    posted = browser.post(
+        login_page,
+        data={
+            "csrf_token": csrf_token(page.text),
+            "login": DEMO_ACTIVE,
+            "password": DEMO_PASSWORD,
+        },
+    )
     assert posted.status_code == 303, posted.text
     resume = urljoin(login_page, posted.headers["Location"])
     assert same_origin(resume, issuer) and "/authorize/resume/" in resume
@@ -208,8 +244,9 @@ def log_in(client: Client, registration: Registration, browser: httpx.Client,
 
 def parse_callback(client: Client, login: Login, issuer: str) -> AuthorizationResponse:
     """oic parses the callback; it checks ``iss`` (RFC 9207) against the discovered issuer."""
-    response = client.parse_response(AuthorizationResponse, info=login.callback_url,
-                                     sformat="urlencoded")
+    response = client.parse_response(
+        AuthorizationResponse, info=login.callback_url, sformat="urlencoded"
+    )
     assert isinstance(response, AuthorizationResponse), response
     assert response["state"] == login.state  # oic leaves the state comparison to the RP
     assert response["iss"] == issuer
@@ -219,13 +256,22 @@ def parse_callback(client: Client, login: Login, issuer: str) -> AuthorizationRe
 def exchange_code(client: Client, registration: Registration, login: Login) -> Any:
     """oic's token request: the code from the grant, the code_verifier, the client's auth."""
     return client.do_access_token_request(
-        state=login.state, authn_method=registration.oic_authn_method,
-        request_args={"code_verifier": login.code_verifier,
-                      "redirect_uri": registration.redirect_uri})
+        state=login.state,
+        authn_method=registration.oic_authn_method,
+        request_args={
+            "code_verifier": login.code_verifier,
+            "redirect_uri": registration.redirect_uri,
+        },
+    )
 
 
-def check_id_token(client: Client, tokens: AccessTokenResponse, registration: Registration,
-                   login: Login, issuer: str) -> IdToken:
+def check_id_token(
+    client: Client,
+    tokens: AccessTokenResponse,
+    registration: Registration,
+    login: Login,
+    issuer: str,
+) -> IdToken:
     """oic already verified the ID token (signature against the fetched JWKS, iss, aud, exp,
     iat) while parsing; check what it leaves to the RP, and at_hash with oic's own code."""
     id_token = tokens["id_token"]
@@ -238,7 +284,11 @@ def check_id_token(client: Client, tokens: AccessTokenResponse, registration: Re
     assert client.keyjar.get_verify_key("RSA", owner=issuer, kid=id_token.jws_header["kid"])
     rechecked = verify_id_token(
         {"id_token": tokens["id_token_jwt"], "access_token": tokens["access_token"]},
-        check_hash=True, keyjar=client.keyjar, iss=issuer, client_id=registration.client_id)
+        check_hash=True,
+        keyjar=client.keyjar,
+        iss=issuer,
+        client_id=registration.client_id,
+    )
     assert rechecked["at_hash"] == id_token["at_hash"]
     return id_token
 
@@ -252,7 +302,8 @@ def test_discovery_is_accepted_by_oic(live_issuer, http_session):
     with pytest.raises(SchemeError, match="Not HTTPS"):
         provider.verify()
     as_if_https = ProviderConfigurationResponse(
-        **{**provider.to_dict(), "issuer": "https://" + live_issuer.removeprefix("http://")})
+        **{**provider.to_dict(), "issuer": "https://" + live_issuer.removeprefix("http://")}
+    )
     assert as_if_https.verify()
     assert provider["issuer"] == live_issuer
     assert client.authorization_endpoint == f"{live_issuer}/authorize"
@@ -281,8 +332,9 @@ def test_smart_app_pkce_login_userinfo_and_rotating_refresh(live_issuer, http_se
     assert userinfo["email"] == DEMO_ACTIVE
 
     old = client.get_token(state=login.state)
-    refreshed = client.do_access_token_refresh(state=login.state,
-                                               authn_method=SMART_APP.oic_authn_method)
+    refreshed = client.do_access_token_refresh(
+        state=login.state, authn_method=SMART_APP.oic_authn_method
+    )
     assert isinstance(refreshed, AccessTokenResponse), refreshed
     assert refreshed["refresh_token"] and refreshed["refresh_token"] != old.refresh_token
     assert refreshed["access_token"] != old.access_token
@@ -298,13 +350,15 @@ def test_smart_app_pkce_login_userinfo_and_rotating_refresh(live_issuer, http_se
     current = client.get_token(state=login.state)
     assert current.refresh_token == refreshed["refresh_token"]
 
-    replay = client.do_access_token_refresh(state=login.state, token=old,
-                                            authn_method=SMART_APP.oic_authn_method)
+    replay = client.do_access_token_refresh(
+        state=login.state, token=old, authn_method=SMART_APP.oic_authn_method
+    )
     assert isinstance(replay, ErrorResponse), replay
     assert replay["error"] == "invalid_grant"
     # Reuse detection (RFC 9700 §4.14.2): the replay revoked the family, the new one included.
-    after_replay = client.do_access_token_refresh(state=login.state, token=current,
-                                                  authn_method=SMART_APP.oic_authn_method)
+    after_replay = client.do_access_token_refresh(
+        state=login.state, token=current, authn_method=SMART_APP.oic_authn_method
+    )
     assert isinstance(after_replay, ErrorResponse), after_replay
     assert after_replay["error"] == "invalid_grant"
 
@@ -341,5 +395,9 @@ def test_oic_rejects_a_tampered_id_token(live_issuer, http_session, browser):
     header, payload, signature = tokens["id_token_jwt"].split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     with pytest.raises(BadSignature):
-        verify_id_token({"id_token": f"{header}.{payload}.{flipped}"}, keyjar=client.keyjar,
-                        iss=live_issuer, client_id=SMART_APP.client_id)
+        verify_id_token(
+            {"id_token": f"{header}.{payload}.{flipped}"},
+            keyjar=client.keyjar,
+            iss=live_issuer,
+            client_id=SMART_APP.client_id,
+        )

@@ -68,10 +68,24 @@ def test_activation_code_separators_are_removed(typed):
 
 @pytest.mark.parametrize(
     "typed",
-    ["481516234", "48151623420", "48151623A2", "٤٨١٥١٦٢٣٤٢", "4٨١٥١٦٢٣٤٢",
-     "４８１５１６２３４２", ""],
-    ids=["9-digits", "11-digits", "letter", "arabic-indic", "ascii-then-arabic-indic",
-         "fullwidth", "empty"],
+    [
+        "481516234",
+        "48151623420",
+        "48151623A2",
+        "٤٨١٥١٦٢٣٤٢",
+        "4٨١٥١٦٢٣٤٢",
+        "４８１５１６２３４２",
+        "",
+    ],
+    ids=[
+        "9-digits",
+        "11-digits",
+        "letter",
+        "arabic-indic",
+        "ascii-then-arabic-indic",
+        "fullwidth",
+        "empty",
+    ],
 )
 def test_invalid_activation_codes_are_refused(typed):
     assert not is_activation_code(normalise_activation_code(typed))

@@ -64,10 +64,12 @@ def violations(files: list[Path], *forbidden: str) -> list[str]:
 
 
 RULES = [
-    pytest.param(["idp/models"], ("flask", "authlib"),
-                 id="models-import-neither-flask-nor-authlib"),
-    pytest.param(["idp/accounts"], ("flask", "authlib"),
-                 id="accounts-import-neither-flask-nor-authlib"),
+    pytest.param(
+        ["idp/models"], ("flask", "authlib"), id="models-import-neither-flask-nor-authlib"
+    ),
+    pytest.param(
+        ["idp/accounts"], ("flask", "authlib"), id="accounts-import-neither-flask-nor-authlib"
+    ),
     pytest.param(["idp/views"], ("authlib",), id="views-import-no-authlib"),
     pytest.param(["clients"], ("idp",), id="clients-never-import-idp"),
 ]
@@ -89,8 +91,17 @@ def test_models_import_only_sqlalchemy_and_idp_models():
         module
         for path in python_files("idp/models")
         for module in imports_of(path)
-        if module.split(".")[0] in {"flask", "authlib", "werkzeug", "joserfc", "argon2",
-                                    "flask_sqlalchemy", "flask_babel", "flask_wtf"}
+        if module.split(".")[0]
+        in {
+            "flask",
+            "authlib",
+            "werkzeug",
+            "joserfc",
+            "argon2",
+            "flask_sqlalchemy",
+            "flask_babel",
+            "flask_wtf",
+        }
     }
     assert third_party == set()
 
@@ -111,8 +122,15 @@ def test_relative_and_nested_imports_are_seen(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     found = imports_of(source)
-    assert {"idp.models", "idp.models.base", "idp.views", "idp.views.login",
-            "authlib.oauth2.rfc6749", "flask", "flask.request"} <= found
+    assert {
+        "idp.models",
+        "idp.models.base",
+        "idp.views",
+        "idp.views.login",
+        "authlib.oauth2.rfc6749",
+        "flask",
+        "flask.request",
+    } <= found
     assert violations([source], "flask", "authlib") == [
         "idp/models/sample.py: authlib.oauth2.rfc6749",
         "idp/models/sample.py: flask",

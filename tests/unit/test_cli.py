@@ -35,8 +35,10 @@ NOT_ACTIVATED = "2000000034"  # a demo customer with an activation code and no a
 def counts(app) -> tuple[int, int, int]:
     """(customers, contracts, accounts) in the database."""
     with app.app_context():
-        return tuple(db.session.scalar(select(func.count()).select_from(model))
-                     for model in (Customer, Contract, Account))  # type: ignore[return-value]
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Customer, Contract, Account)
+        )  # type: ignore[return-value]
 
 
 def invoke(runner, *args: str, stdin: str | None = None):
@@ -67,15 +69,15 @@ def test_customers_import_reports_a_change(app, runner, tmp_path):
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(NEW_CUSTOMERS, encoding="utf-8")
     invoke(runner, "customers", "import", str(csv_file))
-    csv_file.write_text(NEW_CUSTOMERS.replace("pending,2026-09-01", "active,2026-09-01"),
-                        encoding="utf-8")
+    csv_file.write_text(
+        NEW_CUSTOMERS.replace("pending,2026-09-01", "active,2026-09-01"), encoding="utf-8"
+    )
     result = invoke(runner, "customers", "import", str(csv_file))
     assert result.exit_code == 0, result.output
     assert "0 customers and 0 contracts created, 1 changed" in result.output
 
 
-def test_customers_import_with_faulty_lines_names_them_and_imports_nothing(app, runner,
-                                                                           tmp_path):
+def test_customers_import_with_faulty_lines_names_them_and_imports_nothing(app, runner, tmp_path):
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(TWO_FAULTY_LINES, encoding="utf-8")
     before = counts(app)
@@ -97,15 +99,25 @@ def test_customers_import_refuses_a_wrong_header(app, runner, tmp_path):
 
 def test_accounts_create_links_the_customer(app, runner):
     before = counts(app)
-    result = invoke(runner, "accounts", "create", "--login", "Sophie.Lambert@Example.be",
-                    "--email", "sophie@example.be", "--customer", "2 000 000 034",
-                    stdin=STRONG_PASSWORD + "\n")
+    result = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "Sophie.Lambert@Example.be",
+        "--email",
+        "sophie@example.be",
+        "--customer",
+        "2 000 000 034",
+        stdin=STRONG_PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert "account sophie.lambert@example.be created (sub " in result.output
     assert counts(app) == (before[0], before[1], before[2] + 1)
     with app.app_context():
         account = db.session.scalar(
-            select(Account).where(Account.login == "sophie.lambert@example.be"))
+            select(Account).where(Account.login == "sophie.lambert@example.be")
+        )
         assert [c.number for c in account.customers] == [NOT_ACTIVATED]
         assert account.email == "sophie@example.be" and account.email_verified
         assert account.language == "fr"  # the customer's
@@ -115,37 +127,88 @@ def test_accounts_create_links_the_customer(app, runner):
 
 
 def test_accounts_create_refuses_a_second_account_for_the_customer(app, runner):
-    first = invoke(runner, "accounts", "create", "--login", "first@example.be", "--email",
-                   "first@example.be", "--customer", NOT_ACTIVATED, stdin=STRONG_PASSWORD)
+    first = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "first@example.be",
+        "--email",
+        "first@example.be",
+        "--customer",
+        NOT_ACTIVATED,
+        stdin=STRONG_PASSWORD,
+    )
     assert first.exit_code == 0, first.output
     before = counts(app)
-    second = invoke(runner, "accounts", "create", "--login", "second@example.be", "--email",
-                    "second@example.be", "--customer", NOT_ACTIVATED, stdin=STRONG_PASSWORD)
+    second = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "second@example.be",
+        "--email",
+        "second@example.be",
+        "--customer",
+        NOT_ACTIVATED,
+        stdin=STRONG_PASSWORD,
+    )
     assert second.exit_code == 1
     assert "customer_already_activated" in second.output
     assert counts(app) == before
 
 
 def test_accounts_create_refuses_a_taken_login(app, runner):
-    result = invoke(runner, "accounts", "create", "--login", "DEMO.ACTIF@example.be",
-                    "--email", "x@example.be", "--customer", NOT_ACTIVATED,
-                    stdin=STRONG_PASSWORD)
+    result = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "DEMO.ACTIF@example.be",
+        "--email",
+        "x@example.be",
+        "--customer",
+        NOT_ACTIVATED,
+        stdin=STRONG_PASSWORD,
+    )
     assert result.exit_code == 1 and "login_taken" in result.output
 
 
 def test_accounts_create_refuses_an_unknown_customer(app, runner):
-    result = invoke(runner, "accounts", "create", "--login", "x@example.be", "--email",
-                    "x@example.be", "--customer", "2999999999", stdin=STRONG_PASSWORD)
+    result = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "x@example.be",
+        "--email",
+        "x@example.be",
+        "--customer",
+        "2999999999",
+        stdin=STRONG_PASSWORD,
+    )
     assert result.exit_code == 1 and "unknown_customer" in result.output
 
 
 def test_accounts_create_refuses_weak_passwords(app, runner):
     before = counts(app)
-    for password, reason in [("short-pw", "too_short"), ("", "too_short"),
-                             ("weak.login@example.be-2026", "contains_context")]:
-        result = invoke(runner, "accounts", "create", "--login", "weak.login@example.be",
-                        "--email", "weak.login@example.be", "--customer", "2000000042",
-                        stdin=password + "\n")
+    for password, reason in [
+        ("short-pw", "too_short"),
+        ("", "too_short"),
+        ("weak.login@example.be-2026", "contains_context"),
+    ]:
+        result = invoke(
+            runner,
+            "accounts",
+            "create",
+            "--login",
+            "weak.login@example.be",
+            "--email",
+            "weak.login@example.be",
+            "--customer",
+            "2000000042",
+            stdin=password + "\n",
+        )
         assert result.exit_code == 1, result.output
         assert f"password_refused: {reason}" in result.output
     assert counts(app) == before
@@ -175,9 +238,15 @@ def test_keys_generate_when_keys_exist(app, runner):
 def test_clients_sync_is_idempotent(app, runner):
     def snapshot():
         with app.app_context():
-            return {c.client_id: (c.client_secret_hash, c.redirect_uris, c.scope,
-                                  c.token_endpoint_auth_method)
-                    for c in db.session.scalars(select(Client))}
+            return {
+                c.client_id: (
+                    c.client_secret_hash,
+                    c.redirect_uris,
+                    c.scope,
+                    c.token_endpoint_auth_method,
+                )
+                for c in db.session.scalars(select(Client))
+            }
 
     before = snapshot()
     for _ in range(2):

@@ -32,14 +32,22 @@ def test_unknown_override_is_refused():
 
 
 def test_test_and_foreign_variables_are_ignored():
-    settings = Settings.from_env({**DEV, "IDP_TEST_POSTGRES_URL": "postgresql://x/y",
-                                  "IDPX": "1", "PATH": "/bin", "idp_issuer": "lowercase"})
+    settings = Settings.from_env(
+        {
+            **DEV,
+            "IDP_TEST_POSTGRES_URL": "postgresql://x/y",
+            "IDPX": "1",
+            "PATH": "/bin",
+            "idp_issuer": "lowercase",
+        }
+    )
     assert settings.issuer == Settings().issuer
 
 
 def test_values_are_read_and_ints_parsed():
-    settings = Settings.from_env({**DEV, "IDP_ACCESS_TOKEN_TTL": "300",
-                                  "IDP_DEFAULT_LANGUAGE": "nl"})
+    settings = Settings.from_env(
+        {**DEV, "IDP_ACCESS_TOKEN_TTL": "300", "IDP_DEFAULT_LANGUAGE": "nl"}
+    )
     assert settings.access_token_ttl == 300 and settings.default_language == "nl"
 
 
@@ -64,8 +72,13 @@ def test_production_is_the_default_and_refuses_every_development_default():
     with pytest.raises(ConfigError) as info:
         Settings.from_env({})
     message = str(info.value)
-    for name in ("IDP_SECRET_KEY", "IDP_CUSTOMER_SPACE_SECRET", "IDP_DATABASE_URL",
-                 "IDP_SMTP_URL", "IDP_ISSUER"):
+    for name in (
+        "IDP_SECRET_KEY",
+        "IDP_CUSTOMER_SPACE_SECRET",
+        "IDP_DATABASE_URL",
+        "IDP_SMTP_URL",
+        "IDP_ISSUER",
+    ):
         assert name in message
 
 
@@ -80,15 +93,27 @@ def test_production_is_the_default_and_refuses_every_development_default():
         ({"IDP_SMTP_URL": ""}, "IDP_SMTP_URL"),
         ({"IDP_ISSUER": "http://login.example.be"}, "IDP_ISSUER"),
     ],
-    ids=["dev-secret-key", "short-secret-key", "sqlite", "empty-database-url",
-         "dev-customer-space-secret", "no-smtp", "http-issuer"],
+    ids=[
+        "dev-secret-key",
+        "short-secret-key",
+        "sqlite",
+        "empty-database-url",
+        "dev-customer-space-secret",
+        "no-smtp",
+        "http-issuer",
+    ],
 )
 def test_production_refuses_one_development_default(change, named):
     with pytest.raises(ConfigError, match="production refuses development defaults") as info:
         Settings.from_env({**PRODUCTION, **change})
     assert named in str(info.value)
-    others = {"IDP_SECRET_KEY", "IDP_DATABASE_URL", "IDP_CUSTOMER_SPACE_SECRET", "IDP_SMTP_URL",
-              "IDP_ISSUER"} - {named}
+    others = {
+        "IDP_SECRET_KEY",
+        "IDP_DATABASE_URL",
+        "IDP_CUSTOMER_SPACE_SECRET",
+        "IDP_SMTP_URL",
+        "IDP_ISSUER",
+    } - {named}
     assert not any(other in str(info.value) for other in others)
 
 

@@ -25,20 +25,37 @@ NOW = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 15)
 
 
-def contract(status: str = "active", start: date = date(2024, 1, 1),
-             end: date | None = None) -> Contract:
+def contract(
+    status: str = "active", start: date = date(2024, 1, 1), end: date | None = None
+) -> Contract:
     """A contract object, never stored."""
-    return Contract(id=f"EL-{status}-{start}-{end}", energy="electricity", status=status,
-                    start_date=start, end_date=end)
+    return Contract(
+        id=f"EL-{status}-{start}-{end}",
+        energy="electricity",
+        status=status,
+        start_date=start,
+        end_date=end,
+    )
 
 
 def account(*contracts: Contract, status: str = ACTIVE, customers: int = 1) -> Account:
     """An account linked to ``customers`` customers; the first one holds the contracts."""
-    linked = [Customer(number=f"200000{i:04d}", holder_name="Test", language="fr",
-                       contracts=list(contracts) if i == 0 else [])
-              for i in range(customers)]
-    return Account(login="t@example.be", email="t@example.be", password_hash="x",
-                   status=status, customers=linked)
+    linked = [
+        Customer(
+            number=f"200000{i:04d}",
+            holder_name="Test",
+            language="fr",
+            contracts=list(contracts) if i == 0 else [],
+        )
+        for i in range(customers)
+    ]
+    return Account(
+        login="t@example.be",
+        email="t@example.be",
+        password_hash="x",
+        status=status,
+        customers=linked,
+    )
 
 
 def second_customer_active() -> Account:
@@ -54,28 +71,53 @@ CASES = [
     ("active-open-ended", account(contract()), True, None),
     ("active-ends-later", account(contract(end=date(2026, 3, 16))), True, None),
     ("starts-today", account(contract(start=TODAY)), True, None),
-    ("ended-status", account(contract("ended", date(2019, 3, 1), date(2025, 6, 30))), False,
-     NO_ACTIVE_CONTRACT),
-    ("active-status-but-end-passed", account(contract(end=date(2026, 3, 1))), False,
-     NO_ACTIVE_CONTRACT),
+    (
+        "ended-status",
+        account(contract("ended", date(2019, 3, 1), date(2025, 6, 30))),
+        False,
+        NO_ACTIVE_CONTRACT,
+    ),
+    (
+        "active-status-but-end-passed",
+        account(contract(end=date(2026, 3, 1))),
+        False,
+        NO_ACTIVE_CONTRACT,
+    ),
     ("end-date-is-today", account(contract(end=TODAY)), False, NO_ACTIVE_CONTRACT),
     ("future-contract", account(contract(start=date(2026, 3, 16))), False, NO_ACTIVE_CONTRACT),
     ("pending-status", account(contract("pending")), False, NO_ACTIVE_CONTRACT),
     ("cancelled-status", account(contract("cancelled")), False, NO_ACTIVE_CONTRACT),
-    ("one-active-among-ended", account(contract("ended", date(2019, 1, 1), date(2020, 1, 1)),
-                                       contract(start=date(2025, 1, 1))), True, None),
+    (
+        "one-active-among-ended",
+        account(
+            contract("ended", date(2019, 1, 1), date(2020, 1, 1)), contract(start=date(2025, 1, 1))
+        ),
+        True,
+        None,
+    ),
     ("second-customer-active", second_customer_active(), True, None),
-    ("disabled-account-with-active-contract", account(contract(), status=DISABLED), False,
-     ACCOUNT_DISABLED),
-    ("locked-account-with-active-contract", account(contract(), status=LOCKED), False,
-     ACCOUNT_DISABLED),
-    ("disabled-account-without-customer", account(status=DISABLED, customers=0), False,
-     ACCOUNT_DISABLED),
+    (
+        "disabled-account-with-active-contract",
+        account(contract(), status=DISABLED),
+        False,
+        ACCOUNT_DISABLED,
+    ),
+    (
+        "locked-account-with-active-contract",
+        account(contract(), status=LOCKED),
+        False,
+        ACCOUNT_DISABLED,
+    ),
+    (
+        "disabled-account-without-customer",
+        account(status=DISABLED, customers=0),
+        False,
+        ACCOUNT_DISABLED,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case_id", "acc", "eligible", "reason"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("case_id", "acc", "eligible", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_compute_eligibility(case_id, acc, eligible, reason):
     result = compute_eligibility(acc, NOW, BRUSSELS)
     assert (result.eligible, result.reason) == (eligible, reason)
@@ -111,5 +153,6 @@ def test_summer_time_edge():
     """22:30 UTC on 30 June is already 1 July in Brussels (UTC+2 in summer)."""
     acc = account(contract(start=date(2026, 7, 1)))
     assert compute_eligibility(acc, datetime(2026, 6, 30, 22, 30, tzinfo=UTC), BRUSSELS).eligible
-    assert not compute_eligibility(acc, datetime(2026, 6, 30, 21, 30, tzinfo=UTC),
-                                   BRUSSELS).eligible
+    assert not compute_eligibility(
+        acc, datetime(2026, 6, 30, 21, 30, tzinfo=UTC), BRUSSELS
+    ).eligible

@@ -107,8 +107,7 @@ def test_twice_rotated_keys_stay_published_until_pruned(tmp_path):
 def test_prune_removes_retired_keys_only(tmp_path):
     generate_missing(tmp_path)
     rotate(tmp_path)
-    retired = {kid for (alg, s), kids in statuses(tmp_path).items() if s == RETIRED
-               for kid in kids}
+    retired = {kid for (alg, s), kids in statuses(tmp_path).items() if s == RETIRED for kid in kids}
     assert len(retired) == 2
     assert set(prune(tmp_path)) == retired
     left = statuses(tmp_path)

@@ -41,12 +41,20 @@ URL = re.compile(r"""https?://[^\s"'<>]+""")
 def sample_context(template: str, settings) -> dict[str, str]:
     """A context that meets each template's contract (idp/mail/outbox.py TEMPLATES)."""
     contexts = {
-        "activation": {"link": f"{settings.issuer}/register/abc123",
-                       "view_online_link": view_online_link(settings, 42)},
-        "account_exists": {"login": LOGIN, "login_link": login_link(settings, LOGIN),
-                           "reset_link": reset_link(settings)},
-        "customer_already_activated": {"login": LOGIN, "login_link": login_link(settings, LOGIN),
-                                       "reset_link": reset_link(settings)},
+        "activation": {
+            "link": f"{settings.issuer}/register/abc123",
+            "view_online_link": view_online_link(settings, 42),
+        },
+        "account_exists": {
+            "login": LOGIN,
+            "login_link": login_link(settings, LOGIN),
+            "reset_link": reset_link(settings),
+        },
+        "customer_already_activated": {
+            "login": LOGIN,
+            "login_link": login_link(settings, LOGIN),
+            "reset_link": reset_link(settings),
+        },
         "welcome": {"login": LOGIN, "login_link": login_link(settings, LOGIN)},
         "reset_password": {"link": f"{settings.issuer}/forgot/password/reset/xyz"},
         "password_changed": {"login": LOGIN, "reset_link": reset_link(settings)},
@@ -103,8 +111,7 @@ def test_html_part_has_no_external_asset_and_escapes_values(app_context, setting
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_links_come_from_the_issuer_even_when_the_host_differs(app, settings, template):
     with app.test_request_context("/register", base_url="http://evil.example:8443"):
-        _subject, text, html = render(template, "fr", sample_context(template, settings),
-                                      settings)
+        _subject, text, html = render(template, "fr", sample_context(template, settings), settings)
     links = URL.findall(text) + re.findall(r'href="([^"]+)"', html)
     assert links
     assert all(link.startswith(settings.issuer + "/") for link in links), links
@@ -114,8 +121,9 @@ def test_links_come_from_the_issuer_even_when_the_host_differs(app, settings, te
 def test_activation_mail_has_button_security_line_and_view_online_link(app_context, settings):
     context = sample_context("activation", settings)
     _subject, text, html = render("activation", "en", context, settings)
-    assert re.search(rf'<a href="{re.escape(context["link"])}"[^>]*>Continue my activation</a>',
-                     html)
+    assert re.search(
+        rf'<a href="{re.escape(context["link"])}"[^>]*>Continue my activation</a>', html
+    )
     assert "For security reasons this link can be used only 3 times within 3 days." in text
     assert "For security reasons this link can be used only 3 times within 3 days." in html
     assert f'href="{context["view_online_link"]}"' in html
@@ -134,8 +142,9 @@ def test_french_activation_mail_follows_the_seed(app_context, settings):
     fr = Translations.load(str(TRANSLATIONS), ["fr"])
     if fr.gettext("Continue my activation") == "Continue my activation":
         pytest.skip("French mail wording not translated yet")
-    subject, text, html = render("activation", "fr", sample_context("activation", settings),
-                                 settings)
+    subject, text, html = render(
+        "activation", "fr", sample_context("activation", settings), settings
+    )
     assert subject == "Activer votre Espace Client"
     assert "Continuer mon activation" in html
 
@@ -151,24 +160,35 @@ def test_french_activation_mail_follows_the_seed(app_context, settings):
     ],
 )
 def test_link_limits_come_from_the_settings(app_context, settings, uses, ttl, sentence):
-    configured = dataclasses.replace(settings, registration_link_max_uses=uses,
-                                     registration_link_ttl=ttl)
-    _subject, text, html = render("activation", "en", sample_context("activation", settings),
-                                  configured)
+    configured = dataclasses.replace(
+        settings, registration_link_max_uses=uses, registration_link_ttl=ttl
+    )
+    _subject, text, html = render(
+        "activation", "en", sample_context("activation", settings), configured
+    )
     assert sentence in text and sentence in html
 
 
 def test_reset_mail_states_the_reset_link_lifetime(app_context, settings):
     configured = dataclasses.replace(settings, password_reset_ttl=1800)
-    _subject, text, _html = render("reset_password", "en",
-                                   sample_context("reset_password", settings), configured)
+    _subject, text, _html = render(
+        "reset_password", "en", sample_context("reset_password", settings), configured
+    )
     assert "This link can be used once within 30 minutes." in text
 
 
-@pytest.mark.parametrize(("seconds", "words"), [(60, "1 minute"), (61, "2 minutes"),
-                                                (3600, "1 hour"), (7200, "2 hours"),
-                                                (86400, "1 day"), (90000, "25 hours"),
-                                                (90060, "1501 minutes")])
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (3600, "1 hour"),
+        (7200, "2 hours"),
+        (86400, "1 day"),
+        (90000, "25 hours"),
+        (90060, "1501 minutes"),
+    ],
+)
 def test_period_in_words(app_context, seconds, words):
     with force_locale("en"):
         assert period(seconds) == words
@@ -185,8 +205,9 @@ def test_a_missing_context_value_fails_the_mail(app_context, settings):
         render("welcome", "en", {"login_link": login_link(settings)}, settings)
 
 
-@pytest.mark.parametrize("bad", ["http://evil.example/start-login", "/start-login",
-                                 "http://localhost.evil.example/x"])
+@pytest.mark.parametrize(
+    "bad", ["http://evil.example/start-login", "/start-login", "http://localhost.evil.example/x"]
+)
 def test_a_link_not_under_the_issuer_fails_the_mail(app_context, settings, bad):
     with pytest.raises(MailContextError, match="login_link"):
         render("welcome", "en", {"login": "jan", "login_link": bad}, settings)
@@ -197,8 +218,15 @@ def test_compose_builds_multipart_alternative(app_context, settings):
 
     subject, text, html = render("welcome", "nl", sample_context("welcome", settings), settings)
     created = utcnow()
-    message = compose(to="jan@example.be", subject=subject, text=text, html=html, language="nl",
-                      settings=settings, message_key=(7, created))
+    message = compose(
+        to="jan@example.be",
+        subject=subject,
+        text=text,
+        html=html,
+        language="nl",
+        settings=settings,
+        message_key=(7, created),
+    )
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]

@@ -24,8 +24,9 @@ def logging_untouched():
     not name; put the logging set-up back for the tests that follow."""
     root = logging.getLogger()
     saved_root = (root.level, list(root.handlers))
-    loggers = [lg for lg in logging.Logger.manager.loggerDict.values()
-               if isinstance(lg, logging.Logger)]
+    loggers = [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
     saved = {lg: (lg.disabled, lg.level, list(lg.handlers), lg.propagate) for lg in loggers}
     yield
     root.setLevel(saved_root[0])

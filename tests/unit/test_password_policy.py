@@ -87,7 +87,10 @@ def test_context_parts_under_four_characters_are_ignored():
 
 def test_no_context_is_backward_compatible():
     assert list(inspect.signature(check_password_policy).parameters) == [
-        "password", "settings", "context"]
+        "password",
+        "settings",
+        "context",
+    ]
     assert check_password_policy("correct cheval pile agrafe", SETTINGS) == []
     assert [r.value for r in Reason][:3] == ["too_short", "too_long", "contains_context"]
     assert {r.value for r in Reason} >= {"common", "repetitive", "contains_service_name"}

@@ -60,8 +60,10 @@ def test_verify_accepts_the_password_and_refuses_others():
     assert verify_password(stored, "", CHEAP) is False
 
 
-@pytest.mark.parametrize("stored", ["", "not-a-hash", "$argon2id$v=19$m=1024,t=1,p=1$x$y",
-                                    "$2b$12$abcdefghijklmnopqrstuu"])
+@pytest.mark.parametrize(
+    "stored",
+    ["", "not-a-hash", "$argon2id$v=19$m=1024,t=1,p=1$x$y", "$2b$12$abcdefghijklmnopqrstuu"],
+)
 def test_verify_never_raises_on_a_malformed_stored_hash(stored):
     assert verify_password(stored, "whatever", CHEAP) is False
 
@@ -113,8 +115,7 @@ def test_login_upgrades_the_hash_to_the_current_parameters(app):
         before = db.session.scalar(select(Account).where(Account.login == DEMO_ACTIVE))
         old_hash = before.password_hash
         assert not needs_rehash(old_hash, app.config["IDP"])
-        newer = dataclasses.replace(app.config["IDP"], argon2_time_cost=2,
-                                    argon2_memory_cost=2048)
+        newer = dataclasses.replace(app.config["IDP"], argon2_time_cost=2, argon2_memory_cost=2048)
         account = authenticate(db.session, DEMO_ACTIVE, DEMO_PASSWORD, newer)
         assert account is not None and account.login == DEMO_ACTIVE
         db.session.commit()
