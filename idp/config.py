@@ -57,6 +57,11 @@ class Settings:
     )
     access_token_ttl: int = setting(600, "Access token lifetime, seconds.")
     refresh_token_ttl: int = setting(30 * 24 * 3600, "Refresh token lifetime, seconds.")
+    refresh_token_grace: int = setting(
+        10,
+        "Seconds a confidential client's just-rotated refresh token still answers, with the "
+        "same successor tokens (parallel refreshes); 0 disables. Public clients get none.",
+    )
     id_token_ttl: int = setting(600, "ID token lifetime, seconds.")
     authorization_code_ttl: int = setting(60, "Authorization code lifetime, seconds (at most 60).")
     interaction_ttl: int = setting(
@@ -171,6 +176,8 @@ class Settings:
             raise ConfigError("IDP_AUTHORIZATION_CODE_TTL must be between 1 and 60 seconds")
         if self.password_min_length < 8:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
+        if not 0 <= self.refresh_token_grace <= 60:
+            raise ConfigError("IDP_REFRESH_TOKEN_GRACE must be between 0 and 60 seconds")
         if self.logout_worker_interval < 0:
             raise ConfigError("IDP_LOGOUT_WORKER_INTERVAL must be 0 (off) or a number of seconds")
         if self.default_language not in ("fr", "nl", "en", "de"):

@@ -9,7 +9,11 @@ revocations triggered by a replay, which must persist although the request fails
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import timedelta
+from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -177,7 +181,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    """RFC 6749 §6 with rotation at every use and family revocation on reuse."""
+    """RFC 6749 §6 with rotation at every use and family revocation on reuse.
+
+    RFC 9700 §4.14.2 asks reuse detection of public clients only; a confidential client
+    authenticates every refresh, so parallel refreshes of one token (mod_auth_openidc sends
+    them) are not theft. Within ``IDP_REFRESH_TOKEN_GRACE`` seconds of the rotation, the
+    confidential client presenting the rotated token again gets the same successor tokens
+    (``successor_tokens``: derived, so nothing secret is stored); after it, or from a public
+    client at any time, the presentation is reuse and revokes the family.
+    """
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -189,9 +201,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if item is None:
             return None
         if item.refresh_used_at is not None and item.revoked_at is None:
+            if self._in_grace(item):
+                return item
             revoke_family(item.family_id)  # a rotated token came back: RFC 9700 §4.14.2
             return None
         return item if item.refresh_is_usable() else None
+
+    def _in_grace(self, item: Token) -> bool:
+        """True for a confidential client's token rotated less than the grace period ago."""
+        grace = context.settings().refresh_token_grace
+        return (
+            not self.request.client.is_public
+            and item.refresh_used_at is not None
+            and item.revoked_at is None
+            and utcnow() - item.refresh_used_at <= timedelta(seconds=grace)
+        )
 
     def create_token_response(self):
         old: Token = self.request.refresh_token
@@ -203,9 +227,47 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .values(refresh_used_at=utcnow())
         )
         if rowcount(claimed) != 1:
-            revoke_family(old.family_id)
-            raise InvalidGrantError()
+            db.session.refresh(old)  # what the request that rotated it committed
+            if not self._in_grace(old):
+                revoke_family(old.family_id)
+                raise InvalidGrantError()
+            return self._repeat_successor(old)
         status, token, headers = super().create_token_response()
+        return status, self._with_id_token(token, old), headers
+
+    def issue_token(self, user, refresh_token):
+        """Fresh tokens whose values derive from the presented refresh token."""
+        token = super().issue_token(user, refresh_token)
+        access, refresh = successor_tokens(self._presented(), context.settings().secret_key)
+        token["access_token"] = access
+        if "refresh_token" in token:
+            token["refresh_token"] = refresh
+        return token
+
+    def _presented(self) -> str:
+        value: str = self.request.form["refresh_token"]
+        return value
+
+    def _repeat_successor(self, old: Token) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The grace answer: the successor the first presentation got, while it lives."""
+        access, refresh = successor_tokens(self._presented(), context.settings().secret_key)
+        successor = db.session.scalar(
+            select(Token).where(Token.access_token_hash == token_hash(access))
+        )
+        if successor is None or successor.revoked_at is not None or successor.is_expired():
+            raise InvalidGrantError()
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": access,
+            "expires_in": int((successor.access_expires_at - utcnow()).total_seconds()),
+            "scope": successor.scope,
+        }
+        if successor.refresh_token_hash is not None:
+            token["refresh_token"] = refresh
+        return 200, self._with_id_token(token, old), self.TOKEN_RESPONSE_HEADER
+
+    def _with_id_token(self, token: dict[str, Any], old: Token) -> dict[str, Any]:
+        """OIDC Core §12.2: a fresh ID token of the same login when the scope has openid."""
         scope = token.get("scope", "")
         if "openid" in scope.split():
             token["id_token"] = issue_id_token(
@@ -220,7 +282,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                 keyring=context.keyring(),
                 settings=context.settings(),
             )
-        return status, token, headers
+        return token
 
     def authenticate_user(self, refresh_token):
         return _active(refresh_token.account)
@@ -228,6 +290,20 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def revoke_old_credential(self, refresh_token):
         # Already marked used by the atomic claim in create_token_response.
         pass
+
+
+def successor_tokens(presented_refresh_token: str, secret_key: str) -> tuple[str, str]:
+    """The access and refresh token that replace a refresh token: HMAC-SHA256 of it under the
+    provider's secret key, so a repeated presentation within the grace gets the same pair
+    while the database keeps only their hashes. A refresh token is rotated once (the atomic
+    claim), so each pair is issued once."""
+
+    def derive(label: str) -> str:
+        message = f"{label}\x00{presented_refresh_token}".encode()
+        digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    return derive("access_token"), derive("refresh_token")
 
 
 def client_can_refresh(client: Client, scope: str) -> bool:

@@ -148,6 +148,8 @@ def test_malformed_issuer_is_refused(issuer, message):
         ("IDP_AUTHORIZATION_CODE_TTL", "61"),
         ("IDP_PASSWORD_MIN_LENGTH", "7"),
         ("IDP_DEFAULT_LANGUAGE", "es"),
+        ("IDP_REFRESH_TOKEN_GRACE", "-1"),
+        ("IDP_REFRESH_TOKEN_GRACE", "61"),
     ],
 )
 def test_out_of_range_values_are_refused(name, value):
