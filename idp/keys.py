@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from joserfc import jwt
 from joserfc.jwk import ECKey
 from joserfc.jwk import Key
 from joserfc.jwk import KeyParameters
@@ -54,6 +55,14 @@ class Keyring:
             return self.signing[alg]
         except KeyError:
             raise KeyError_(f"no current signing key for {alg}") from None
+
+    def sign_jwt(self, claims: dict[str, Any], *, alg: str, typ: str) -> str:
+        """A compact JWS of ``claims`` signed with the current key for ``alg``; the header
+        names the key (``kid``, RFC 7515 §4.1.4) and the token's type (``typ``, RFC 8725
+        §3.11: an ID token is ``JWT``, a logout token ``logout+jwt``)."""
+        key = self.signing_key(alg)
+        header = {"alg": alg, "kid": key.kid, "typ": typ}
+        return jwt.encode(header, claims, key, algorithms=[alg])
 
     def verification_keys(self) -> list[Key]:
         """Every published public key (next, current, retired)."""

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
 from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
@@ -25,20 +22,7 @@ from idp.models.base import Base
 from idp.models.base import TimestampMixin
 from idp.models.base import token_hash
 from idp.models.base import utcnow
-
-
-def _is_loopback_ip(host: str | None) -> bool:
-    try:
-        return host is not None and ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _without_port(uri: str) -> str:
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+from idp.uris import uri_is_registered
 
 
 class Client(TimestampMixin, Base):
@@ -75,24 +59,11 @@ class Client(TimestampMixin, Base):
         return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        """Exact string match (RFC 9700 §4.1.3), except the port of a native client's loopback
-        IP redirect, which may vary (RFC 8252 §7.3)."""
-        if redirect_uri in self.redirect_uris:
-            return True
-        if self.application_type != "native":
-            return False
-        parts = urlsplit(redirect_uri)
-        if parts.scheme != "http" or not _is_loopback_ip(parts.hostname):
-            return False
-        if "@" in parts.netloc:  # userinfo would defeat the exact comparison below
-            return False
-        try:
-            _ = parts.port  # raises on a malformed port
-        except ValueError:
-            return False
-        return _without_port(redirect_uri) in {
-            _without_port(u) for u in self.redirect_uris if urlsplit(u).scheme == "http"
-        }
+        """Exact string match (RFC 9700 §4.1.3); a native client's loopback port may vary
+        (RFC 8252 §7.3). The rule is idp.uris'."""
+        return uri_is_registered(
+            redirect_uri, self.redirect_uris, native=self.application_type == "native"
+        )
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash:

@@ -8,7 +8,6 @@ from typing import Any
 
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.util import create_half_hash
-from joserfc import jwt
 
 from idp.accounts.eligibility import compute_eligibility
 from idp.config import Settings
@@ -69,7 +68,6 @@ def issue_id_token(
 ) -> str:
     """Sign an ID token (OIDC Core §2, §3.1.3.6) with the client's registered algorithm."""
     alg = client.id_token_signed_response_alg or "RS256"
-    key = keyring.signing_key(alg)
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.issuer,
@@ -90,5 +88,4 @@ def issue_id_token(
         if at_hash is not None:
             claims["at_hash"] = at_hash.decode("ascii")  # OIDC Core §3.1.3.6
     claims.update(generate_user_info(account, scope, settings))
-    header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
-    return jwt.encode(header, claims, key, algorithms=[alg])
+    return keyring.sign_jwt(claims, alg=alg, typ="JWT")

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -29,6 +26,7 @@ from idp.oauth import context
 from idp.oauth.server import StoredAuthorizationRequest
 from idp.oauth.server import server
 from idp.oauth.sessions import end_session
+from idp.uris import uri_is_registered
 
 ALGORITHMS = ["RS256", "ES256"]  # what we sign with; never "none" or HMAC (RFC 8725 §3.1)
 PARAMETERS = (
@@ -41,32 +39,14 @@ PARAMETERS = (
 )
 
 
-def _loopback_without_port(uri: str) -> str | None:
-    """``http://127.0.0.1:<port>/path`` without its port; None for anything else."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-        host = ip_address(parts.hostname or "")
-    except ValueError:
-        return None
-    if parts.scheme != "http" or not host.is_loopback or "@" in parts.netloc:
-        return None
-    netloc = f"[{host}]" if host.version == 6 else str(host)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 def post_logout_uri_allowed(client: Client, uri: str) -> bool:
     """Exact string match with a registered ``post_logout_redirect_uri`` (RP-Initiated Logout
     1.0 §3: no added query parameter, no prefix match), except the port of a native client's
     loopback IP URI, which may vary like its redirect URIs (RFC 8252 §7.3): the app listens on
     whatever port the system gives it at logout time."""
-    registered = list(client.post_logout_redirect_uris or [])
-    if uri in registered:
-        return True
-    if client.application_type != "native":
-        return False
-    bare = _loopback_without_port(uri)
-    return bare is not None and bare in {_loopback_without_port(u) for u in registered}
+    return uri_is_registered(
+        uri, client.post_logout_redirect_uris or [], native=client.application_type == "native"
+    )
 
 
 class EndSession(EndSessionEndpoint):

@@ -8,6 +8,8 @@ import html
 import re
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.oidc import AuthorizationRequest
 from tests.oidc import assert_error_page
 from tests.oidc import assert_error_redirect
@@ -326,6 +328,27 @@ def test_smart_app_refuses_anything_but_the_port_changing(test_client):
         assert_no_link_to(page, redirect_uri)
 
     check_cases([(uri, uri) for uri in SMART_APP_REFUSED], check)
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "HTTP://127.0.0.1:5111/callback",
+        "hTTp://127.0.0.1:5111/callback",
+        "Http://127.0.0.1/callback",
+        "http://127.0.0.1:05111/callback",
+        "http://127.0.0.1:0/callback",
+        "http://127.0.0.1:/callback",
+        "http://127.0.0.1:65536/callback",
+    ],
+)
+def test_smart_app_loopback_port_is_plain_decimal_and_scheme_exact(test_client, redirect_uri):
+    """Issue #8 finding 1, RFC 9700 §4.1.3 and RFC 8252 §7.3: the scheme is compared exactly
+    (no case folding) and the free port is a plain decimal number; anything else is an
+    unregistered redirect URI: an error page, never a redirect (RFC 6749 §4.1.2.1)."""
+    request = AuthorizationRequest(redirect_uri=redirect_uri)
+    page = assert_error_page(test_client.get(request.url()))
+    assert_no_link_to(page, redirect_uri)
 
 
 CUSTOMER_SPACE_REFUSED = [

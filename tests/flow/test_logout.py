@@ -325,6 +325,11 @@ def test_doubtful_requests_ask_first_and_never_redirect(app, test_client, case):
         "https://127.0.0.1:49152/logged-out",
         "http://user@127.0.0.1:49152/logged-out",
         "be.customerspace.smartapp:/logged-out?x=1",
+        # issue #8 finding 1: exact scheme, plain decimal port (RFC 9700 §4.1.3)
+        "HTTP://127.0.0.1:5111/logged-out",
+        "hTTp://127.0.0.1:5111/logged-out",
+        "http://127.0.0.1:05111/logged-out",
+        "http://127.0.0.1:0/logged-out",
     ],
 )
 def test_smart_app_loopback_rule_frees_only_the_port(app, test_client, uri):

@@ -7,6 +7,8 @@ import json
 import stat
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from idp.keys import ALGORITHMS
 from idp.keys import CURRENT
@@ -157,3 +159,16 @@ def test_signing_key_for_unknown_algorithm(tmp_path):
     generate_missing(tmp_path)
     with pytest.raises(KeyError_, match="no current signing key for PS256"):
         load_keyring(tmp_path).signing_key("PS256")
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+@pytest.mark.parametrize("typ", ["JWT", "logout+jwt"])
+def test_sign_jwt_names_key_and_type_and_verifies_with_the_jwks(tmp_path, alg, typ):
+    """One signing preamble for ID and logout tokens: alg, kid (RFC 7515 §4.1.4) and typ
+    (RFC 8725 §3.11) in the header; the published JWKS verifies it."""
+    generate_missing(tmp_path)
+    keyring = load_keyring(tmp_path)
+    token = keyring.sign_jwt({"iss": "https://op.example", "sub": "s"}, alg=alg, typ=typ)
+    decoded = jwt.decode(token, KeySet.import_key_set(keyring.jwks), algorithms=[alg])
+    assert decoded.header == {"alg": alg, "kid": keyring.signing_key(alg).kid, "typ": typ}
+    assert decoded.claims == {"iss": "https://op.example", "sub": "s"}
