@@ -113,7 +113,20 @@ class Settings:
         "memory://", "Rate-limit store: `memory://` (one process) or `redis://host:6379/0`."
     )
     login_rate_limit: str = setting(
-        "10/minute;50/hour", "Login attempts allowed per client IP and per login."
+        "10/minute;50/hour",
+        "Login attempts allowed per client IP, and wrong passwords per trusted device.",
+    )
+    login_free_failures: int = setting(
+        5,
+        "Wrong passwords for one login from unknown browsers before waits start "
+        "(browsers that logged in to it before are exempt).",
+    )
+    login_max_delay: int = setting(
+        3600, "Longest wait between wrong passwords for one login, seconds (waits double to it)."
+    )
+    login_device_ttl: int = setting(
+        180 * 24 * 3600,
+        "Lifetime of the device cookie that exempts a browser from other browsers' waits, seconds.",
     )
     timezone: str = setting(
         "Europe/Brussels", "Time zone of contract dates (decides which day is today)."
@@ -180,6 +193,8 @@ class Settings:
             raise ConfigError("IDP_REFRESH_TOKEN_GRACE must be between 0 and 60 seconds")
         if self.logout_worker_interval < 0:
             raise ConfigError("IDP_LOGOUT_WORKER_INTERVAL must be 0 (off) or a number of seconds")
+        if self.login_free_failures < 0 or self.login_max_delay < 0:
+            raise ConfigError("IDP_LOGIN_FREE_FAILURES and IDP_LOGIN_MAX_DELAY must be >= 0")
         if self.default_language not in ("fr", "nl", "en", "de"):
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

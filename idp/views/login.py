@@ -9,6 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from idp.accounts.login import authenticate
@@ -23,6 +24,10 @@ from idp.oauth.interaction import initiate_login_url
 from idp.oauth.interaction import load_pending
 from idp.oauth.interaction import login_finished
 from idp.oauth.interaction import resume_url
+from idp.throttle import GrowingDelay
+from idp.throttle import login_delays
+from idp.views.device_cookie import known_device
+from idp.views.device_cookie import remember_device
 from idp.views.errors import oauth_error_page
 
 bp = Blueprint("login", __name__)
@@ -31,10 +36,6 @@ MAX_FIELD = 1024
 
 def _login_limit() -> str:
     return str(current_app.config["IDP"].login_rate_limit)
-
-
-def _login_key() -> str:
-    return "login:" + normalise_login(request.form.get("login", "")[:MAX_FIELD])
 
 
 def _page(pending: PendingLogin, login: str, error: str | None, status: int = 200) -> Response:
@@ -62,9 +63,13 @@ def show(uid: str) -> Response:
 
 @bp.post("/interaction/<uid>")
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_login_key, methods=["POST"])
 def submit(uid: str) -> Response:
-    """Check the credentials; one generic message whatever was wrong."""
+    """Check the credentials; one generic message whatever was wrong.
+
+    Per login, wrong passwords from browsers that never logged in to it earn growing waits;
+    a browser with a device cookie for this login is exempt (its own budget applies), so a
+    stranger cannot lock the owner out (issue #8 finding 6, OWASP ASVS 5.0 V6.3.1).
+    """
     pending = _pending_or_none(uid)
     if pending is None:
         return oauth_error_page(foreign_interaction().error)
@@ -72,13 +77,54 @@ def submit(uid: str) -> Response:
     password = request.form.get("password", "")[:MAX_FIELD]
     if not login.strip() or not password:
         return _page(pending, login, _("Enter your login and your password."), 400)
+    device = known_device(login)
+    delays = _delays()
+    wait = 0 if device else delays.wait_left(normalise_login(login))
+    if wait:
+        return _wait_page(pending, login, wait)
     account = authenticate(db.session, login, password, current_app.config["IDP"])
     if account is None:
         db.session.rollback()
+        if device:
+            device.count_failure()
+        else:
+            delays.fail(normalise_login(login))
         return _page(pending, login, _("This login or password is not correct."), 401)
+    if not device:
+        delays.forget(normalise_login(login))
     login_finished(uid, account, ["pwd"])
     db.session.commit()
-    return redirect(resume_url(uid), code=303)
+    response = redirect(resume_url(uid), code=303)
+    remember_device(response, login)
+    return response
+
+
+def _delays() -> GrowingDelay:
+    return login_delays(limiter.limiter.storage, current_app.config["IDP"])
+
+
+def _wait_page(pending: PendingLogin, login: str, seconds: int) -> Response:
+    """429 with Retry-After (RFC 6585 §4): the wait left, and the way out (forgot password)."""
+    if seconds < 120:
+        text = ngettext(
+            "Too many wrong passwords for this login. Wait %(num)d second before trying "
+            "again, or reset your password.",
+            "Too many wrong passwords for this login. Wait %(num)d seconds before trying "
+            "again, or reset your password.",
+            seconds,
+        )
+    else:
+        minutes = -(-seconds // 60)
+        text = ngettext(
+            "Too many wrong passwords for this login. Wait %(num)d minute before trying "
+            "again, or reset your password.",
+            "Too many wrong passwords for this login. Wait %(num)d minutes before trying "
+            "again, or reset your password.",
+            minutes,
+        )
+    response = _page(pending, login, text, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.get("/start-login")

@@ -36,9 +36,11 @@ from idp.config import Settings
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.mail.links import login_link
+from idp.models.account import normalise_login
 from idp.models.base import token_hash
 from idp.oauth.interaction import PendingLogin
 from idp.oauth.interaction import load_pending
+from idp.throttle import login_delays
 
 bp = Blueprint("recovery", __name__)
 MAX_FIELD = 1024
@@ -258,6 +260,8 @@ def reset_submit(token: str) -> Response:
             confirm_error=None,
         )
     db.session.commit()
+    # Proving the mailbox ends the waits strangers' wrong passwords caused (issue #8 finding 6).
+    login_delays(limiter.limiter.storage, settings).forget(normalise_login(changed.login))
     session[LOGIN_KEY] = changed.login
     return redirect(url_for(".done"), code=303)
 

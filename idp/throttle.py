@@ -1,0 +1,95 @@
+"""Growing delays kept in the rate-limit store (memory in development, Redis in production).
+
+A ``GrowingDelay`` counts consecutive failures for a subject (a login, a customer number,
+everyone) and, past the free ones, sets a *wait* marker that expires when the next attempt may
+come: the first wait is ``first`` seconds, each further failure doubles it, up to ``cap``.
+Nothing sleeps in a request: an attempt during the wait is refused with the time left, which
+is what NIST SP 800-63B-4 §3.2.2 describes ("requiring the subscriber to wait following a
+failed attempt for a period of time that increases as the account approaches its maximum
+allowance"), and OWASP ASVS 5.0 V6.3.1 asks instead of a hard lockout.
+
+Subjects are hashed before they reach the store: it never holds a login or a number.
+Imports the ``limits`` storage interface and idp.config only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from limits.storage import Storage
+
+from idp.config import Settings
+
+
+def subject_key(subject: str) -> str:
+    """A short hash of a subject, as the store sees it."""
+    return hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class GrowingDelay:
+    """Consecutive failures of one kind, and the wait they impose."""
+
+    storage: Storage
+    scope: str
+    free: int  # failures allowed before the first wait
+    first: int  # seconds of the first wait
+    cap: int  # longest wait, seconds
+    memory: int  # seconds the failure count is kept after the first failure
+
+    def _keys(self, subject: str) -> tuple[str, str]:
+        digest = subject_key(subject)
+        return f"idp-delay/{self.scope}/count/{digest}", f"idp-delay/{self.scope}/wait/{digest}"
+
+    def delay_after(self, failures: int) -> int:
+        """Seconds to wait after the ``failures``-th consecutive failure (0: none)."""
+        past = failures - self.free
+        if past <= 0 or self.cap <= 0:
+            return 0
+        return int(min(self.cap, self.first * 2 ** min(past - 1, 32)))
+
+    def wait_left(self, subject: str) -> int:
+        """Whole seconds before the next attempt may be tried (0: now)."""
+        _count, wait = self._keys(subject)
+        if self.storage.get(wait) <= 0:
+            return 0
+        return max(1, math.ceil(self.storage.get_expiry(wait) - time.time()))
+
+    def failures(self, subject: str) -> int:
+        """The consecutive failures remembered for the subject."""
+        count, _wait = self._keys(subject)
+        return self.storage.get(count)
+
+    def fail(self, subject: str) -> int:
+        """Count one failure; the wait it imposes, seconds (0: none yet)."""
+        count, wait = self._keys(subject)
+        failures = self.storage.incr(count, self.memory)
+        delay = self.delay_after(failures)
+        if delay:
+            self.storage.clear(wait)  # a new marker: its expiry is the new wait
+            self.storage.incr(wait, delay)
+        return delay
+
+    def forget(self, subject: str) -> None:
+        """Start over (a success, a password reset)."""
+        for key in self._keys(subject):
+            self.storage.clear(key)
+
+
+LOGIN_FIRST_WAIT = 30  # seconds; NIST SP 800-63B-4 §3.2.2's example range is 30 s to an hour
+LOGIN_MEMORY = 24 * 3600
+
+
+def login_delays(storage: Storage, settings: Settings) -> GrowingDelay:
+    """Wrong passwords per login from browsers that never logged in to it (issue #8 finding 6)."""
+    return GrowingDelay(
+        storage,
+        "login",
+        free=settings.login_free_failures,
+        first=min(LOGIN_FIRST_WAIT, settings.login_max_delay),
+        cap=settings.login_max_delay,
+        memory=LOGIN_MEMORY,
+    )
