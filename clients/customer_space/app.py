@@ -1,7 +1,9 @@
 """``create_app()``: the customer space, a confidential web client of the provider
-(client_secret_basic + PKCE S256) on Authlib's Flask client. Configuration comes from the
-environment (``CUSTOMER_SPACE_*``) or ``test_config``. Imports this package, Flask, Authlib's
-client integration (which uses requests); never ``idp``."""
+(client_secret_basic + PKCE S256) on Authlib's Flask client, in French, Dutch, English and
+German (Flask-Babel over the catalogue files it shares with the provider and the Smart App).
+Configuration comes from the environment (``CUSTOMER_SPACE_*``) or ``test_config``. Imports
+this package, Flask, Flask-Babel, Authlib's client integration (which uses requests); never
+``idp``."""
 
 from __future__ import annotations
 
@@ -16,9 +18,15 @@ from authlib.integrations.requests_client import OAuth2Session
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask_babel import Babel
 from requests.adapters import BaseAdapter
 
 from clients.customer_space import views
+from clients.customer_space.i18n import CATALOGUES
+from clients.customer_space.i18n import DEFAULT_LANGUAGE
+from clients.customer_space.i18n import LANGUAGES
+from clients.customer_space.i18n import current_language
+from clients.customer_space.i18n import select_language
 from clients.customer_space.sessions import ExpiringCache
 from clients.customer_space.sessions import SessionStore
 
@@ -62,11 +70,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config[key] = app.config[key].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https:")
 
+    Babel(
+        app,
+        locale_selector=select_language,
+        default_locale=DEFAULT_LANGUAGE,
+        default_translation_directories=str(CATALOGUES),
+    )
     app.extensions["customer_space.sessions"] = SessionStore()
     app.extensions["customer_space.logout_jti"] = ExpiringCache()
     oauth = OAuth(app, cache=ExpiringCache())
     register_provider(oauth, app.config)
     app.register_blueprint(views.bp)
+    app.jinja_env.globals.update(languages=LANGUAGES, current_language=current_language)
     app.after_request(security_headers)
     return app
 

@@ -1,6 +1,7 @@
-"""The customer space's pages and endpoints: / (who is logged in, their eligibility),
-/login (also the initiate_login_uri, OIDC Core §4), /callback, /logout (RP-initiated) and
-/backchannel-logout (Back-Channel Logout 1.0). Parse → call → respond."""
+"""The customer space's pages and endpoints: / (who is logged in, their eligibility, a link
+to the provider's account page), /login (also the initiate_login_uri, OIDC Core §4),
+/register (``prompt=create``), /callback, /logout (RP-initiated) and /backchannel-logout
+(Back-Channel Logout 1.0). Parse → call → respond."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from clients.customer_space.backchannel import LogoutTokenError
 from clients.customer_space.backchannel import validate_logout_token
+from clients.customer_space.i18n import current_language
+from clients.customer_space.i18n import renew_session
 from clients.customer_space.sessions import LocalSession
 from clients.customer_space.sessions import SessionStore
 
@@ -46,6 +50,10 @@ def _error(message: str, status: int = 400) -> tuple[str, int]:
     return render_template("error.html", message=message), status
 
 
+def _unreachable() -> tuple[str, int]:
+    return _error(_("The login service cannot be reached. Try again in a moment."), 502)
+
+
 @bp.get("/")
 def home() -> str:
     """Who is logged in, and whether the Smart App will let them in (SPEC §4)."""
@@ -58,7 +66,11 @@ def home() -> str:
             pass
     local = _current()
     return render_template(
-        "home.html", local=local, claims=local.claims if local else None, logged_out=logged_out
+        "home.html",
+        local=local,
+        claims=local.claims if local else None,
+        logged_out=logged_out,
+        account_url=f"{current_app.config['OIDC_ISSUER']}/account?ui_locales={current_language()}",
     )
 
 
@@ -68,35 +80,57 @@ def login() -> Response | tuple[str, int]:
     is passed on (OIDC Core §4)."""
     iss = request.args.get("iss")
     if iss is not None and iss != current_app.config["OIDC_ISSUER"]:
-        return _error("Cette demande de connexion ne vient pas de notre fournisseur d'identité.")
+        return _error(_("This login request does not come from our identity provider."))
     hint = request.args.get("login_hint", "")[:MAX_HINT] or None
+    return _authorize(login_hint=hint)
+
+
+@bp.get("/register")
+def register() -> Response | tuple[str, int]:
+    """ "Create an account": OIDC Prompt Create 1.0 §4 (``prompt=create``) when the provider
+    advertises it in ``prompt_values_supported``, else the login page (it links there)."""
+    try:
+        supported = _idp().load_server_metadata().get("prompt_values_supported", [])
+    except requests.RequestException:
+        return _unreachable()
+    return _authorize(prompt="create" if "create" in supported else None)
+
+
+def _authorize(**extra: str | None) -> Response | tuple[str, int]:
+    """The authorization request (PKCE S256, state, nonce) in the visitor's language."""
+    params = {k: v for k, v in extra.items() if v}
     try:
         return _idp().authorize_redirect(
-            f"{current_app.config['BASE_URL']}/callback", login_hint=hint
+            f"{current_app.config['BASE_URL']}/callback", ui_locales=current_language(), **params
         )
     except requests.RequestException:
-        return _error("Le service de connexion est injoignable.", 502)
+        return _unreachable()
 
 
 @bp.get("/callback")
 def callback() -> Response | tuple[str, int]:
     """Redeem the code (client_secret_basic + PKCE); Authlib validates the ID token (JWKS
     signature, iss, aud, exp, iat, nonce, at_hash). Then a fresh local session."""
+    if request.args.get("error") == "access_denied" and _issuer_matches(request.args.get("iss")):
+        # RFC 6749 §4.1.2.1: they turned back at the provider; the welcome page again.
+        return redirect("/", code=303)
     try:
         if not _issuer_matches(request.args.get("iss")):
-            return _error("La réponse ne vient pas de notre fournisseur d'identité.")
+            return _error(_("The answer does not come from our identity provider."))
         token = _idp().authorize_access_token()
     except OAuthError as exc:
-        return _error(f"La connexion n'a pas abouti ({exc.error}).")
+        return _error(_("The login did not complete (%(error)s).", error=exc.error))
     except JoseError as exc:
-        return _error(f"La connexion n'a pas abouti (jeton d'identité refusé : {exc.error}).")
+        return _error(
+            _("The login did not complete (ID token refused: %(error)s).", error=exc.error)
+        )
     except requests.RequestException:
-        return _error("Le service de connexion est injoignable.", 502)
+        return _unreachable()
     claims: dict[str, Any] | None = token.get("userinfo")
     if not claims:
-        return _error("La connexion n'a pas abouti (pas de jeton d'identité).")
+        return _error(_("The login did not complete (no ID token)."))
     _store().end(session.get(SESSION_KEY))
-    session.clear()  # a new id for a new login (no session fixation)
+    renew_session()  # a new id for a new login (no session fixation)
     session[SESSION_KEY] = _store().create(dict(claims), token["id_token"]).id
     return redirect("/", code=303)
 
@@ -116,9 +150,9 @@ def logout() -> Response | tuple[str, int]:
     if local is None:
         return redirect("/", code=303)
     if request.form.get("csrf_token") != local.csrf_token:
-        return _error("Le formulaire a expiré. Veuillez réessayer.")
+        return _error(_("The form has expired. Please try again."))
     _store().end(local.id)
-    session.clear()
+    renew_session()
     try:
         end_session = _idp().load_server_metadata().get("end_session_endpoint")
     except requests.RequestException:
@@ -129,6 +163,7 @@ def logout() -> Response | tuple[str, int]:
         post_logout_redirect_uri=f"{current_app.config['BASE_URL']}/",
         id_token_hint=local.id_token,
         client_id=current_app.config["OIDC_CLIENT_ID"],
+        ui_locales=current_language(),
     )
 
 

@@ -12,15 +12,16 @@ but does not ask for the terms (the screens do).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import webbrowser
 
-import httpx
 from werkzeug.serving import make_server
 
 from clients.smart_app.app import SmartApp
 from clients.smart_app.oidc import LoginError
 from clients.smart_app.oidc import LoopbackListener
+from clients.smart_app.oidc import NetworkError
 from clients.smart_app.screens import create_screens
 from clients.smart_app.storage import LocalState
 from clients.smart_app.storage import default_state_path
@@ -44,7 +45,7 @@ def open_app(args: argparse.Namespace) -> SmartApp:
 def serve(args: argparse.Namespace) -> int:
     """Refresh on start, then serve the screens until interrupted."""
     smart_app = open_app(args)
-    screens = create_screens(smart_app, f"http://127.0.0.1:{args.port}")
+    screens = create_screens(smart_app, f"http://127.0.0.1:{args.port}", args.chat_url)
     try:
         server = make_server("127.0.0.1", args.port, screens, threaded=False)
     except OSError as exc:
@@ -71,7 +72,7 @@ def login(args: argparse.Namespace) -> int:
     listener = LoopbackListener()
     try:
         url = smart_app.begin_login(listener.redirect_uri)
-    except (httpx.HTTPError, LoginError) as exc:
+    except (NetworkError, LoginError) as exc:
         listener.server.server_close()
         print(f"The provider at {smart_app.issuer} cannot be used: {exc}", file=sys.stderr)
         return 1
@@ -80,7 +81,7 @@ def login(args: argparse.Namespace) -> int:
         webbrowser.open(url)
     try:
         smart_app.finish_login(listener.wait(args.timeout))
-    except (httpx.HTTPError, LoginError) as exc:
+    except (NetworkError, LoginError) as exc:
         print(f"Login failed: {exc}", file=sys.stderr)
         return 1
     if smart_app.customer is not None:
@@ -115,6 +116,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             "--no-browser", dest="open_browser", action="store_false", help="print the URL only"
         )
     sub.choices["serve"].add_argument("--port", type=int, default=DEFAULT_PORT)
+    sub.choices["serve"].add_argument(
+        "--chat-url",
+        default=os.environ.get("SMART_APP_CHAT_URL") or None,
+        help="the in-app chat's entry point, opened with ?reason=...&topic=eligibility "
+        "(env SMART_APP_CHAT_URL; default: the app's own chat stand-in, /chat)",
+    )
     sub.choices["login"].add_argument("--timeout", type=float, default=300.0)
     return parser.parse_args(argv)
 

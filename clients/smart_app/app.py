@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from requests.adapters import BaseAdapter
 
 from clients.smart_app.oidc import LoginError
+from clients.smart_app.oidc import NetworkError
 from clients.smart_app.oidc import PendingLogin
 from clients.smart_app.oidc import Provider
 from clients.smart_app.oidc import TokenRefused
@@ -38,12 +39,12 @@ class SmartApp:
         self,
         issuer: str,
         state: LocalState,
-        http: httpx.Client | None = None,
+        adapter: BaseAdapter | None = None,
         terms_version: str = TERMS_VERSION,
     ):
         self.issuer = issuer.rstrip("/")
         self.state = state
-        self.http = http
+        self.adapter = adapter  # a requests transport for the provider's URLs (tests)
         self.terms_version = terms_version
         self.customer: dict[str, Any] | None = None  # ID token claims while logged in
         self.id_token: str | None = None  # the id_token_hint of the logout
@@ -58,7 +59,7 @@ class SmartApp:
         """Discovery and JWKS, fetched at first use (the app starts without network)."""
         if self._provider is None:
             try:
-                self._provider = Provider(self.issuer, self.http)
+                self._provider = Provider(self.issuer, self.adapter)
             except (KeyError, ValueError) as exc:
                 raise LoginError(f"unusable discovery document: {exc}") from None
         return self._provider
@@ -113,7 +114,7 @@ class SmartApp:
             self._forget_session()
             self.notice = "session_ended"
             return
-        except (httpx.HTTPError, LoginError):
+        except (NetworkError, LoginError):
             self.notice = "offline"  # keep the token: the provider may answer next time
             return
         self._adopt_refresh(tokens)
@@ -124,7 +125,7 @@ class SmartApp:
         if new_token:  # stored before anything else: rotation killed the previous one
             self.state.update(refresh_token=new_token)
         try:
-            claims = self.provider.validate_id_token(tokens.get("id_token", ""), nonce=None)
+            claims = self.provider.validate_id_token(tokens, nonce=None)
             if claims["sub"] != self.state.get("sub"):  # OIDC Core §12.2: same subject
                 raise LoginError("refreshed ID token for another subject")
         except LoginError:
@@ -141,8 +142,8 @@ class SmartApp:
         self._pending[pending.state] = pending
         for stale in list(self._pending)[:-MAX_PENDING]:
             del self._pending[stale]
-        # Registration starts from the login page's "No account yet?" link, unless the
-        # provider advertises OIDC Prompt Create 1.0.
+        # OIDC Prompt Create 1.0 §4: only when the provider advertises it; otherwise the
+        # login page's "No account yet?" link leads there.
         prompt = "create" if create and self.provider.supports_prompt("create") else None
         return self.provider.authorization_url(
             pending, ui_locales=self.language, login_hint=login_hint, prompt=prompt
@@ -150,7 +151,8 @@ class SmartApp:
 
     def finish_login(self, callback: dict[str, str]) -> None:
         """Redeem the callback; then ``screen()`` says home or ineligible. Raises LoginError
-        (or httpx.HTTPError) when the login failed."""
+        (or NetworkError) when the login failed; LoginCancelled when the customer turned
+        back at the provider (the welcome screen shows again)."""
         pending = self._pending.pop(callback.get("state", ""), None)
         if pending is None:
             raise LoginError("unknown or already used state")

@@ -1,34 +1,41 @@
-"""The native app's OpenID Connect client: PKCE pair, loopback redirect listener (RFC 8252
-§7.3), code exchange, ID token validation (OIDC Core §3.1.3.7), refresh, revocation (RFC 7009)
-and the RP-initiated logout URL. HTTP only (httpx); imports nothing of the app's screens."""
+"""The native app's OpenID Connect client on Authlib's client (the same library as the customer
+space): discovery, PKCE S256 and nonce (``create_authorization_url``), code exchange, ID token
+validation (Authlib's ``parse_id_token``: JWKS signature with a re-fetch for an unknown ``kid``,
+then OIDC Core §3.1.3.7 iss, aud, exp, iat, nonce, at_hash), refresh, revocation (RFC 7009) and
+the RP-initiated logout URL. What Authlib leaves to the app is here too: ``state`` and RFC 9207
+``iss`` of the callback, and the loopback redirect listener of the headless login (RFC 8252
+§7.3). HTTP goes through requests (Authlib's ``OAuth2Session``); imports nothing of the screens.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from dataclasses import field
 from http.server import BaseHTTPRequestHandler
 from http.server import HTTPServer
 from typing import Any
 from urllib.parse import parse_qs
-from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-import httpx
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError
+import requests
+from authlib.integrations.base_client import BaseApp
+from authlib.integrations.base_client import FrameworkIntegration
+from authlib.integrations.base_client import OAuth2Mixin
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.base_client import OpenIDMixin
+from authlib.integrations.requests_client import OAuth2Session
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from requests.adapters import BaseAdapter
 
 CLIENT_ID = "smart-app"
 SCOPE = "openid profile email offline_access eligibility"
-TIMEOUT = httpx.Timeout(10.0)
-ID_TOKEN_ALGS = ["RS256", "ES256"]
-CLOCK_SKEW = 60  # seconds of clock difference tolerated on exp
+HTTP_TIMEOUT = 10  # seconds, every call to the provider
+CLOCK_SKEW = 60  # seconds of clock difference tolerated on exp and iat
+
+# Network trouble: the provider may answer next time.
+NetworkError = requests.RequestException
 
 
 class LoginError(RuntimeError):
@@ -40,6 +47,11 @@ class TokenRefused(LoginError):
     reused): it is dead, retrying cannot help."""
 
 
+class LoginCancelled(LoginError):
+    """The customer turned back at the provider: ``error=access_denied`` (RFC 6749
+    §4.1.2.1), with our ``state`` and the provider's ``iss``."""
+
+
 @dataclass
 class PendingLogin:
     """What the app remembers between sending the browser away and the callback."""
@@ -49,49 +61,77 @@ class PendingLogin:
     nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     code_verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
-    @property
-    def code_challenge(self) -> str:
-        """RFC 7636 §4.2: BASE64URL(SHA256(verifier))."""
-        digest = hashlib.sha256(self.code_verifier.encode("ascii")).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+class _NativeIntegration(FrameworkIntegration):
+    """Authlib's framework hooks for an app without a web framework: the pending logins
+    live in the app's memory (``PendingLogin``) and tokens in its local state file."""
+
+    def update_token(self, token: Any, refresh_token: Any = None, access_token: Any = None) -> None:
+        """The app stores rotated tokens itself (``SmartApp._adopt_refresh``)."""
+
+
+class _ProviderApp(OAuth2Mixin, OpenIDMixin, BaseApp):
+    """Authlib's OAuth 2.0 + OpenID client app (what its Flask integration builds on),
+    its HTTP sessions optionally mounted on a test transport."""
+
+    client_cls = OAuth2Session
+
+    def __init__(self, issuer: str, adapter: BaseAdapter | None):
+        self._adapter = adapter
+        self._issuer = issuer
+        super().__init__(
+            _NativeIntegration("idp"),
+            name="idp",
+            client_id=CLIENT_ID,
+            server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": SCOPE,
+                "token_endpoint_auth_method": "none",  # public client: PKCE instead
+                "revocation_endpoint_auth_method": "none",
+                "code_challenge_method": "S256",
+                "default_timeout": HTTP_TIMEOUT,
+            },
+        )
+
+    def _mounted(self, session: OAuth2Session) -> OAuth2Session:
+        session.trust_env = False  # loopback and the provider only: no proxy from the env
+        if self._adapter is not None:
+            session.mount(self._issuer, self._adapter)
+        return session
+
+    def _get_session(self) -> OAuth2Session:
+        return self._mounted(super()._get_session())
+
+    def _get_oauth_client(self, **metadata: Any) -> OAuth2Session:
+        return self._mounted(super()._get_oauth_client(**metadata))
 
 
 class Provider:
-    """The OP as the app sees it: discovery document and JWKS, fetched once."""
+    """The OP as the app sees it: discovery document and JWKS, fetched once (again for a
+    new ``kid``), and the calls the app makes."""
 
-    def __init__(self, issuer: str, http: httpx.Client | None = None):
+    def __init__(self, issuer: str, adapter: BaseAdapter | None = None):
         self.issuer = issuer.rstrip("/")
-        self.http = http or httpx.Client(timeout=TIMEOUT)
-        meta = self.http.get(f"{self.issuer}/.well-known/openid-configuration")
-        meta.raise_for_status()
-        self.metadata: dict[str, Any] = meta.json()
-        if self.metadata["issuer"] != self.issuer:
+        self._app = _ProviderApp(self.issuer, adapter)
+        self.metadata: dict[str, Any] = self._app.load_server_metadata()
+        if self.metadata.get("issuer") != self.issuer:
             raise LoginError("discovery issuer mismatch (OIDC Discovery §4.3)")
-        self.jwks = self._fetch_jwks()
-
-    def _fetch_jwks(self) -> KeySet:
-        response = self.http.get(self.metadata["jwks_uri"])
-        response.raise_for_status()
-        return KeySet.import_key_set(response.json())
+        self._app.fetch_jwk_set()
 
     def supports_prompt(self, value: str) -> bool:
-        """Whether ``prompt=value`` is advertised (e.g. ``create``, OIDC Prompt Create 1.0)."""
+        """Whether ``prompt=value`` is advertised (``create``: OIDC Prompt Create 1.0 §4)."""
         return value in self.metadata.get("prompt_values_supported", [])
 
     def authorization_url(self, pending: PendingLogin, **extra: str | None) -> str:
         """The URL to open in the system browser (``None`` extras are left out)."""
-        params = {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "scope": SCOPE,
-            "redirect_uri": pending.redirect_uri,
-            "state": pending.state,
-            "nonce": pending.nonce,
-            "code_challenge": pending.code_challenge,
-            "code_challenge_method": "S256",
-        }
-        params.update({k: v for k, v in extra.items() if v})
-        return f"{self.metadata['authorization_endpoint']}?{urlencode(params)}"
+        answer = self._app.create_authorization_url(
+            pending.redirect_uri,
+            state=pending.state,
+            nonce=pending.nonce,
+            code_verifier=pending.code_verifier,
+            **{k: v for k, v in extra.items() if v},
+        )
+        return str(answer["url"])
 
     def redeem(self, pending: PendingLogin, callback: dict[str, str]) -> dict[str, Any]:
         """Check the callback (state, RFC 9207 iss), exchange the code, validate the ID token."""
@@ -99,26 +139,37 @@ class Provider:
             raise LoginError("state mismatch")
         if callback.get("iss") != self.issuer:
             raise LoginError("iss mismatch (RFC 9207 §2.4)")
+        if callback.get("error") == "access_denied":
+            raise LoginCancelled(callback.get("error_description", ""))
         if "error" in callback:
             raise LoginError(f"{callback['error']}: {callback.get('error_description', '')}")
         if not callback.get("code"):
             raise LoginError("no code in the callback")
-        tokens = self._token_request(
-            {
-                "grant_type": "authorization_code",
-                "code": callback["code"],
-                "redirect_uri": pending.redirect_uri,
-                "code_verifier": pending.code_verifier,
-            }
-        )
-        tokens["claims"] = self.validate_id_token(tokens.get("id_token", ""), pending.nonce)
+        try:
+            tokens = dict(
+                self._app.fetch_access_token(
+                    pending.redirect_uri,
+                    code=callback["code"],
+                    code_verifier=pending.code_verifier,
+                )
+            )
+        except OAuthError as exc:
+            raise TokenRefused(f"{exc.error}: {exc.description}") from None
+        tokens["claims"] = self.validate_id_token(tokens, pending.nonce)
         return tokens
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         """Rotate the refresh token (the old one is dead afterwards). The caller must store
         ``refresh_token`` of the answer before anything else; the ID token is not checked
         here (see ``validate_id_token``), so that a crash in between loses nothing."""
-        return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+        with self._app._get_oauth_client(**self.metadata) as session:
+            try:
+                token = session.refresh_token(
+                    self.metadata["token_endpoint"], refresh_token=refresh_token
+                )
+            except OAuthError as exc:
+                raise TokenRefused(f"{exc.error}: {exc.description}") from None
+        return dict(token)
 
     def revoke(self, token: str, hint: str = "refresh_token") -> bool:
         """RFC 7009 §2.1 as a public client (``client_id`` in the body); a refresh token takes
@@ -126,13 +177,12 @@ class Provider:
         endpoint = self.metadata.get("revocation_endpoint")
         if not endpoint:
             return False
-        try:
-            response = self.http.post(
-                endpoint, data={"token": token, "token_type_hint": hint, "client_id": CLIENT_ID}
-            )
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        with self._app._get_oauth_client(**self.metadata) as session:
+            try:
+                response = session.revoke_token(endpoint, token, token_type_hint=hint)
+            except NetworkError:
+                return False
+        return bool(response.status_code == 200)
 
     def end_session_url(
         self,
@@ -142,55 +192,36 @@ class Provider:
         ui_locales: str | None = None,
     ) -> str | None:
         """OIDC RP-Initiated Logout 1.0 §2, or None when the provider has no such endpoint."""
-        endpoint = self.metadata.get("end_session_endpoint")
-        if not endpoint:
+        if not self.metadata.get("end_session_endpoint"):
             return None
-        params = {
-            "client_id": CLIENT_ID,
-            "post_logout_redirect_uri": post_logout_redirect_uri,
-            "state": state,
-            "id_token_hint": id_token_hint,
-            "ui_locales": ui_locales,
-        }
-        query = urlencode({k: v for k, v in params.items() if v})
-        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
-
-    def _token_request(self, data: dict[str, str]) -> dict[str, Any]:
-        response = self.http.post(
-            self.metadata["token_endpoint"], data={**data, "client_id": CLIENT_ID}
+        extra = {"ui_locales": ui_locales} if ui_locales else {}
+        answer = self._app.create_logout_url(
+            post_logout_redirect_uri=post_logout_redirect_uri,
+            id_token_hint=id_token_hint,
+            state=state,
+            client_id=CLIENT_ID,
+            **extra,
         )
-        try:
-            body = response.json()
-        except ValueError:
-            raise LoginError(f"token endpoint answered {response.status_code}") from None
-        if response.status_code != 200:
-            error = TokenRefused if response.status_code in (400, 401) else LoginError
-            raise error(f"{body.get('error')}: {body.get('error_description', '')}")
-        return dict(body)
+        return str(answer["url"])
 
-    def validate_id_token(self, id_token: str, nonce: str | None) -> dict[str, Any]:
-        """OIDC Core §3.1.3.7: signature (JWKS fetched again once for an unknown ``kid``: the
-        provider rotated its keys), iss, aud, exp; nonce when the request had one."""
+    def validate_id_token(self, tokens: dict[str, Any], nonce: str | None) -> dict[str, Any]:
+        """OIDC Core §3.1.3.7 through Authlib: signature, iss, aud, azp, exp, iat, at_hash; the
+        nonce when the request had one (a refreshed ID token has none, §12.2)."""
+        if not tokens.get("id_token"):
+            raise LoginError("no ID token")
         try:
-            try:
-                token = jwt.decode(id_token, self.jwks, algorithms=ID_TOKEN_ALGS)
-            except InvalidKeyIdError:
-                self.jwks = self._fetch_jwks()
-                token = jwt.decode(id_token, self.jwks, algorithms=ID_TOKEN_ALGS)
-        except (JoseError, ValueError) as exc:
+            # Authlib checks iss by default and aud only through azp: both explicitly (§3.1.3.7
+            # steps 2 and 3).
+            options: dict[str, Any] = {
+                "iss": {"essential": True, "values": [self.issuer]},
+                "aud": {"essential": True, "values": [CLIENT_ID]},
+            }
+            claims = self._app.parse_id_token(
+                tokens, nonce, claims_options=options, leeway=CLOCK_SKEW
+            )
+        except (JoseError, ValueError, KeyError) as exc:
             raise LoginError(f"ID token rejected: {exc}") from None
-        claims = token.claims
-        if claims.get("iss") != self.issuer:
-            raise LoginError("ID token iss mismatch")
-        aud = claims.get("aud")
-        if aud != CLIENT_ID and CLIENT_ID not in (aud if isinstance(aud, list) else []):
-            raise LoginError("ID token aud mismatch")
-        exp = claims.get("exp")
-        if not isinstance(exp, int | float) or exp + CLOCK_SKEW < time.time():
-            raise LoginError("ID token expired")
-        if nonce is not None and claims.get("nonce") != nonce:
-            raise LoginError("ID token nonce mismatch")
-        if not claims.get("sub"):
+        if not claims or not claims.get("sub"):
             raise LoginError("ID token without sub")
         return dict(claims)
 

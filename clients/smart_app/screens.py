@@ -1,13 +1,14 @@
 """The Smart App's screens, served on its own loopback port (127.0.0.1 only) and shown in a
-phone-sized page: terms, welcome, home, the eligibility error, and the loopback endpoints the
-provider sends the browser back to (/callback, /logged-out, /initiate-login).
-Imports ``app``, ``oidc`` (its errors) and ``texts`` of this package, and Flask."""
+phone-sized page: terms, welcome, home, the not-eligible screen with its chat button, the
+chat stand-in, and the loopback endpoints the provider sends the browser back to (/callback,
+/logged-out, /initiate-login). Texts through Flask-Babel (the shared catalogue files).
+Imports ``app``, ``oidc`` (its errors) and ``texts`` of this package, Flask and Flask-Babel."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-import httpx
 from flask import Flask
 from flask import abort
 from flask import current_app
@@ -15,22 +16,34 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import Babel
 from werkzeug.wrappers import Response
 
 from clients.smart_app.app import SmartApp
+from clients.smart_app.oidc import LoginCancelled
 from clients.smart_app.oidc import LoginError
+from clients.smart_app.oidc import NetworkError
+from clients.smart_app.texts import CATALOGUES
 from clients.smart_app.texts import LANGUAGES
+from clients.smart_app.texts import NOTICES
 from clients.smart_app.texts import reason_text
-from clients.smart_app.texts import strings
 
 MAX_HINT = 254
 
 
-def create_screens(smart_app: SmartApp, base_url: str) -> Flask:
-    """The screens of ``smart_app``, a WSGI app reached at ``base_url`` (http://127.0.0.1:port)."""
+def create_screens(smart_app: SmartApp, base_url: str, chat_url: str | None = None) -> Flask:
+    """The screens of ``smart_app``, a WSGI app reached at ``base_url`` (http://127.0.0.1:port).
+    ``chat_url`` is the app's chat entry point (the not-eligible screen opens it with the
+    reason); by default the app's own chat stand-in, ``/chat``."""
     app = Flask(__name__)
     app.config["SMART_APP"] = smart_app
     app.config["BASE_URL"] = base_url.rstrip("/")
+    app.config["CHAT_URL"] = chat_url
+    Babel(
+        app,
+        locale_selector=lambda: _app().language,
+        default_translation_directories=str(CATALOGUES),
+    )
     issuer_origin = "{0.scheme}://{0.netloc}".format(urlsplit(smart_app.issuer))
 
     @app.before_request
@@ -69,10 +82,15 @@ def _url(path: str) -> str:
 
 
 def _render(template: str, status: int = 200, **context: object) -> tuple[str, int]:
-    smart_app = _app()
-    lang = smart_app.language
-    body = render_template(template, t=strings(lang), lang=lang, languages=LANGUAGES, **context)
+    body = render_template(template, lang=_app().language, languages=LANGUAGES, **context)
     return body, status
+
+
+def chat_link(reason: str | None) -> str:
+    """The chat entry point, carrying why the customer comes (the eligibility reason)."""
+    base = current_app.config["CHAT_URL"] or url_for("chat")
+    query = urlencode({"reason": reason or "unknown", "topic": "eligibility"})
+    return f"{base}{'&' if '?' in base else '?'}{query}"
 
 
 def _hint() -> str | None:
@@ -86,7 +104,7 @@ def _start_login(login_hint: str | None, create: bool = False) -> Response:
         return redirect(url_for("index", login_hint=login_hint), code=303)
     try:
         url = smart_app.begin_login(_url("/callback"), login_hint=login_hint, create=create)
-    except (httpx.HTTPError, LoginError):
+    except (NetworkError, LoginError):
         smart_app.notice = "offline"
         return redirect(url_for("index"), code=303)
     return redirect(url, code=303)
@@ -107,11 +125,10 @@ def register_routes(app: Flask) -> None:
         if screen == "ineligible":
             reason = smart_app.refusal.reason if smart_app.refusal else None
             return _render(
-                "ineligible.html",
-                reason=reason,
-                reason_text=reason_text(smart_app.language, reason),
+                "ineligible.html", reason_text=reason_text(reason), chat_url=chat_link(reason)
             )
-        return _render("welcome.html", notice=smart_app.take_notice())
+        notice = smart_app.take_notice()
+        return _render("welcome.html", notice=NOTICES.get(notice or ""))
 
     @app.post("/terms")
     def accept_terms() -> Response | tuple[str, int]:
@@ -135,18 +152,27 @@ def register_routes(app: Flask) -> None:
 
     @app.get("/register")
     def register() -> Response:
-        """The "create an account" button: the same request (the login page links on)."""
+        """The "create an account" button: ``prompt=create`` (the registration pages)."""
         return _start_login(None, create=True)
 
     @app.get("/callback")
     def callback() -> Response:
-        """RFC 8252 §7.3 loopback redirect: redeem the code, then home or the error screen."""
+        """RFC 8252 §7.3 loopback redirect: redeem the code, then home or the error screen;
+        a customer who turned back at the provider finds the welcome screen again."""
         smart_app = _app()
         try:
             smart_app.finish_login(request.args.to_dict())
-        except (httpx.HTTPError, LoginError):
+        except LoginCancelled:
+            pass  # they changed their mind: the welcome screen, no error
+        except (NetworkError, LoginError):
             smart_app.notice = "login_failed"
         return redirect(url_for("index"), code=303)
+
+    @app.get("/chat")
+    def chat() -> tuple[str, int]:
+        """The app's chat entry point (a stand-in: a real app opens its chat here)."""
+        reason = request.args.get("reason", "")[:64]
+        return _render("chat.html", reason_text=reason_text(reason))
 
     @app.post("/dismiss")
     def dismiss() -> Response:

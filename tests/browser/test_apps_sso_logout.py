@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from werkzeug.serving import make_server
 
@@ -49,7 +48,7 @@ CUSTOMER_SPACE_HOME = "Bonjour Amélie Dubois"  # clients/customer_space/templat
 
 @pytest.fixture(autouse=True)
 def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx (the Smart App) and requests (the customer space) never go through a proxy."""
+    """requests (under Authlib, in both clients) never goes through a proxy."""
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", LOOPBACK)
@@ -92,17 +91,16 @@ def smart_app_state(tmp_path: Path) -> Path:
 @pytest.fixture
 def smart_app_url(live_issuer: str, smart_app_state: Path) -> Iterator[str]:
     """The Smart App's screens as ``python -m clients.smart_app --port 0`` serves them."""
-    with httpx.Client(timeout=HTTP_TIMEOUT, trust_env=False) as http:
-        smart_app = SmartApp(live_issuer, LocalState(smart_app_state), http=http)
-        screens = create_screens(smart_app, f"http://{LOOPBACK}:0")
-        server = make_server(LOOPBACK, 0, screens, threaded=False)
-        base_url = f"http://{LOOPBACK}:{server.server_port}"
-        screens.config["BASE_URL"] = base_url
-        thread = serve_in_thread(server, "smart-app-screens")
-        try:
-            yield base_url
-        finally:
-            stop(server, thread)
+    smart_app = SmartApp(live_issuer, LocalState(smart_app_state))
+    screens = create_screens(smart_app, f"http://{LOOPBACK}:0")
+    server = make_server(LOOPBACK, 0, screens, threaded=False)
+    base_url = f"http://{LOOPBACK}:{server.server_port}"
+    screens.config["BASE_URL"] = base_url
+    thread = serve_in_thread(server, "smart-app-screens")
+    try:
+        yield base_url
+    finally:
+        stop(server, thread)
 
 
 @pytest.fixture
@@ -273,24 +271,42 @@ def test_smart_app_then_sso_into_the_customer_space_then_logout_everywhere(
     assert heading(page) == HOME_HEADING
 
 
-def test_the_ineligible_customer_gets_the_error_screen_with_the_chat(
+INELIGIBLE = {
+    "fr": ("Vous ne pouvez pas utiliser l'app", "Nous ne trouvons aucun contrat", "Discuter"),
+    "nl": ("Je kunt de app niet gebruiken", "We vinden geen energiecontract", "Chat met ons"),
+    "en": ("You cannot use the app", "We found no energy contract", "Chat with us"),
+    "de": ("Sie können die App nicht nutzen", "Wir finden keinen Energievertrag", "Mit uns chatten"),
+}
+
+
+def test_the_ineligible_customer_gets_the_chat_screen(
     app, live_issuer, smart_app_url, smart_app_state, phone, screenshots
 ):
-    """SPEC §4/§6: not eligible → the error screen ("contact us through the in-app chat"), the
-    reason, and nothing kept on the device."""
+    """SPEC §4/§6 and issue #7 item 2: not eligible → a screen that says why in words (four
+    languages), a chat button carrying the reason, and nothing kept on the device."""
     page = phone("fr-BE")
     first_start(page, smart_app_url, screenshots, None)  # photographed by the test above
     check(page, screenshots, None)  # the provider's login page
     log_in(page, DEMO_INACTIVE)
     page.wait_for_url(f"{smart_app_url}/")
-    assert heading(page) == "Vous ne pouvez pas utiliser l'app"
-    alert = page.get_by_role("alert")
-    assert "in-app chat" in alert.inner_text()
-    assert "(no_active_contract)" in page.locator("main").inner_text()
-    screen(page, screenshots, "40-smartapp-ineligible")
     assert not json.loads(smart_app_state.read_text()).get("refresh_token")
+    for lang, (title, words, button) in INELIGIBLE.items():
+        submit_app_form(page, f"form.languages button[value={lang}]")
+        page.wait_for_url(f"{smart_app_url}/")
+        assert page.locator("html").get_attribute("lang") == lang
+        assert heading(page) == title
+        main = page.locator("main").inner_text()
+        assert words in main and "no_active_contract" not in main
+        assert page.get_by_role("alert").count() == 0  # not an error: a situation to explain
+        assert page.locator("a.button.primary").inner_text().startswith(button)
+        screen(page, screenshots, f"40-smartapp-ineligible-{lang}")
 
-    submit_app_form(page, "form[action='/dismiss'] button")  # "Retour": the welcome screen
+    page.locator("a.button.primary").click()  # the chat, with the reason
+    page.wait_for_url(f"{smart_app_url}/chat?reason=no_active_contract&topic=eligibility")
+    assert "Wir finden keinen Energievertrag" in page.locator(".bubble").inner_text()  # de
+    screen(page, screenshots, "41-smartapp-chat")
+    page.go_back()
+    submit_app_form(page, "form[action='/dismiss'] button")  # "Back": the welcome screen
     page.wait_for_url(f"{smart_app_url}/")
     assert page.locator('a[href="/login"]').count() == 1
 

@@ -79,28 +79,35 @@ def token_responses() -> list[dict[str, Any]]:
     return []
 
 
-@pytest.fixture
-def app_http(app: Any, token_responses: list[dict[str, Any]]) -> Iterator[httpx.Client]:
-    """The Smart App's HTTP client: the provider in-process."""
+class RecordingAdapter(WSGIAdapter):
+    """The WSGI adapter that also keeps every /token answer (to check revocation after)."""
 
-    def record(response: httpx.Response) -> None:
-        if response.url.path == "/token":
-            response.read()
-            token_responses.append(response.json())
+    def __init__(self, app: Any, token_responses: list[dict[str, Any]]):
+        super().__init__(app)
+        self.token_responses = token_responses
 
-    transport = httpx.WSGITransport(app=app)
-    with httpx.Client(
-        transport=transport, timeout=HTTP_TIMEOUT, event_hooks={"response": [record]}
-    ) as client:
-        yield client
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        if urlsplit(request.url or "").path == "/token":
+            self.token_responses.append(response.json())
+        return response
 
 
 @pytest.fixture
-def make_smart_app(issuer: str, state_path: Any, app_http: httpx.Client) -> Callable[..., SmartApp]:
+def app_adapter(app: Any, token_responses: list[dict[str, Any]]) -> RecordingAdapter:
+    """The Smart App's requests transport (under Authlib's OAuth2Session): the provider
+    in-process."""
+    return RecordingAdapter(app, token_responses)
+
+
+@pytest.fixture
+def make_smart_app(
+    issuer: str, state_path: Any, app_adapter: RecordingAdapter
+) -> Callable[..., SmartApp]:
     """A Smart App (a new start of the app each call) on the test's local state file."""
 
     def make(**kwargs: Any) -> SmartApp:
-        kwargs.setdefault("http", app_http)
+        kwargs.setdefault("adapter", app_adapter)
         return SmartApp(issuer, LocalState(state_path), **kwargs)
 
     return make

@@ -75,7 +75,66 @@ def test_login_shows_who_and_eligibility(browser, issuer, provider_adapter):
 
 def test_not_eligible_customer_is_shown_why(browser, issuer):
     page = log_in(browser, issuer, DEMO_INACTIVE)
-    assert "non éligible" in page.text and "no_active_contract" in page.text
+    assert "non éligible" in page.text and "aucun contrat actif" in page.text
+    assert "no_active_contract" not in page.text  # words, not the claim's code
+
+
+@pytest.mark.parametrize(
+    ("lang", "welcome", "login"),
+    [
+        ("fr", "Bienvenue dans votre Espace Client", "Se connecter"),
+        ("nl", "Welkom in je Klantenzone", "Aanmelden"),
+        ("en", "Welcome to your customer space", "Log in"),
+        ("de", "Willkommen in Ihrem Kundenbereich", "Anmelden"),
+    ],
+)
+def test_the_customer_space_speaks_four_languages(browser, lang, welcome, login):
+    page = browser.get(f"{CUSTOMER_SPACE_URL}/?lang={lang}")
+    assert f'<html lang="{lang}">' in page.text
+    assert heading(page.text) == welcome and login in page.text
+    # The choice is remembered and handed to the provider as ui_locales.
+    started = browser.get(f"{CUSTOMER_SPACE_URL}/login")
+    assert query(started.headers["Location"])["ui_locales"] == lang
+
+
+def test_the_browser_language_is_used_without_a_choice(browser):
+    page = browser.get(f"{CUSTOMER_SPACE_URL}/", headers={"Accept-Language": "de-BE,de;q=0.9"})
+    assert heading(page.text) == "Willkommen in Ihrem Kundenbereich"
+
+
+def test_the_language_survives_login(browser, issuer):
+    browser.get(f"{CUSTOMER_SPACE_URL}/?lang=nl")
+    page = log_in(browser, issuer, DEMO_ACTIVE)
+    assert heading(page.text) == "Hallo Amélie Dubois" and "Mijn account beheren" in page.text
+
+
+def test_home_links_to_the_account_page(browser, issuer):
+    page = log_in(browser, issuer, DEMO_ACTIVE)
+    assert f'href="{issuer}/account?ui_locales=fr"' in page.text
+    assert "Gérer mon compte" in page.text
+
+
+def test_create_an_account_uses_prompt_create(browser, issuer, app):
+    started = browser.get(f"{CUSTOMER_SPACE_URL}/register")
+    assert started.status_code == 302
+    params = query(started.headers["Location"])
+    advertised = app.test_client().get("/.well-known/openid-configuration").json
+    if "create" in advertised["prompt_values_supported"]:
+        assert params["prompt"] == "create"
+    else:
+        assert "prompt" not in params
+    assert params["client_id"] == "customer-space" and params["code_challenge_method"] == "S256"
+
+
+def test_turning_back_at_the_provider_shows_the_welcome_page(browser, issuer):
+    started = browser.get(f"{CUSTOMER_SPACE_URL}/login")
+    state = query(started.headers["Location"])["state"]
+    back = browser.get(
+        f"{CUSTOMER_SPACE_URL}/callback",
+        params={"error": "access_denied", "state": state, "iss": issuer},
+    )
+    page = follow(browser, back, CUSTOMER_SPACE_URL)
+    assert heading(page.text) == "Bienvenue dans votre Espace Client"
 
 
 def test_cookie_holds_only_the_local_session_id(browser, issuer, customer_space_app):

@@ -1,7 +1,7 @@
 """Both reference clients against the provider served on a real loopback socket (the way
 tests/interop/test_pyoidc.py serves it: the issuer is that URL), with their real HTTP stacks:
-httpx for the Smart App (its screens and the headless login listen on loopback ports of their
-own, RFC 8252 §7.3), requests under Authlib for the customer space, which is served on a
+requests under Authlib for both (the Smart App's screens and headless login listen on
+loopback ports of their own, RFC 8252 §7.3), the customer space served on a
 loopback port too — a free one, not its registered 5001 (that may be taken on this machine), so
 the provider here loads clients/registrations.toml with that one port rewritten.
 

@@ -4,17 +4,25 @@ and the loopback screens' own guards."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import stat
+import time
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
+from clients.smart_app.app import Refusal
 from clients.smart_app.app import SmartApp
+from clients.smart_app.oidc import LoginError
 from clients.smart_app.screens import create_screens
 from clients.smart_app.texts import TERMS_VERSION
 from tests.clients.conftest import SMART_APP_URL
@@ -48,15 +56,28 @@ def log_in(
     return follow(browser, browser.get(callback), SMART_APP_URL)
 
 
+def visible_text(page_html: str) -> str:
+    """What the screen shows (tags dropped, entities and spaces normalised)."""
+    body = page_html.split("<body>", 1)[-1]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def chat_href(page_html: str) -> str:
+    """Where the chat button goes."""
+    match = re.search(r'<a class="button primary" href="([^"]+)">', page_html)
+    assert match, page_html
+    return html.unescape(match.group(1))
+
+
 def stored(state_path: Any) -> dict[str, Any]:
     """The app's local state file, checked to be private."""
     assert stat.S_IMODE(os.stat(state_path).st_mode) == 0o600
     return json.loads(state_path.read_text())
 
 
-def screen_of(smart_app: SmartApp) -> httpx.Response:
+def screen_of(smart_app: SmartApp, chat_url: str | None = None) -> httpx.Response:
     """The screen a (re)started app shows, through its own screens."""
-    screens = create_screens(smart_app, SMART_APP_URL)
+    screens = create_screens(smart_app, SMART_APP_URL, chat_url)
     with httpx.Client(transport=httpx.WSGITransport(app=screens), base_url=SMART_APP_URL) as c:
         return c.get("/")
 
@@ -135,14 +156,23 @@ def test_eligible_customer_gets_home_and_a_kept_session(browser, issuer, state_p
     assert saved["refresh_token"] and saved["issuer"] == issuer and saved["sub"]
 
 
-def test_not_eligible_customer_gets_the_chat_error_screen_and_no_session(
+def test_not_eligible_customer_gets_the_chat_screen_and_no_session(
     browser, issuer, state_path, app, token_responses
 ):
     accept_terms(browser)
     page = log_in(browser, issuer, DEMO_INACTIVE)
     assert heading(page.text) == "Vous ne pouvez pas utiliser l'app"
-    assert "Contactez-nous via l&#39;in-app chat" in page.text
-    assert "aucun contrat actif" in page.text and "no_active_contract" in page.text
+    words = visible_text(page.text)
+    assert "Nous ne trouvons aucun contrat d'énergie à votre nom" in words
+    assert "Contactez-nous via l'in-app chat" in words
+    # Human words, no raw code, no error-red alert: nothing went wrong on the customer's side.
+    assert "no_active_contract" not in words and 'role="alert"' not in page.text
+    # The chat button opens the app's chat entry point with the reason.
+    chat = chat_href(page.text)
+    assert query(chat) == {"reason": "no_active_contract", "topic": "eligibility"}
+    chat_page = browser.get(f"{SMART_APP_URL}{chat}")
+    assert heading(chat_page.text) == "Chat"
+    assert "Nous ne trouvons aucun contrat" in visible_text(chat_page.text)
     assert "refresh_token" not in stored(state_path)
     # The refresh token the provider issued was revoked (RFC 7009), not merely forgotten.
     issued = token_responses[-1]["refresh_token"]
@@ -157,7 +187,55 @@ def test_error_screen_speaks_the_app_language(browser, issuer):
     browser.post(f"{SMART_APP_URL}/language", data={"language": "en"})
     page = log_in(browser, issuer, DEMO_INACTIVE)
     assert "Contact us through the in-app chat" in page.text
-    assert "no active contract" in page.text
+    assert "We found no energy contract of yours that is running today." in page.text
+
+
+REASON_WORDS = {
+    ("no_active_contract", "fr"): "Nous ne trouvons aucun contrat d'énergie",
+    ("no_customer_linked", "fr"): "Votre compte n'est encore lié à aucun numéro de client.",
+    ("account_disabled", "fr"): "Votre compte a été désactivé.",
+    (None, "fr"): "Nous n'avons pas pu vérifier votre contrat",
+    ("no_active_contract", "nl"): "We vinden geen energiecontract op jouw naam",
+    ("no_customer_linked", "nl"): "Je account is nog niet aan een klantnummer gekoppeld.",
+    ("account_disabled", "nl"): "Je account is uitgeschakeld.",
+    (None, "nl"): "We konden je contract op dit moment niet controleren.",
+    ("no_active_contract", "en"): "We found no energy contract of yours",
+    ("no_customer_linked", "en"): "Your account is not linked to a customer number yet.",
+    ("account_disabled", "en"): "Your account has been disabled.",
+    (None, "en"): "We could not check your contract just now.",
+    ("no_active_contract", "de"): "Wir finden keinen Energievertrag auf Ihren Namen",
+    ("no_customer_linked", "de"): "Ihr Konto ist noch mit keiner Kundennummer verknüpft.",
+    ("account_disabled", "de"): "Ihr Konto wurde deaktiviert.",
+    (None, "de"): "Wir konnten Ihren Vertrag gerade nicht prüfen.",
+}
+
+
+@pytest.mark.parametrize(("reason", "lang"), sorted(REASON_WORDS, key=str))
+def test_every_reason_has_human_words_in_every_language(make_smart_app, reason, lang):
+    smart_app = make_smart_app()
+    smart_app.accept_terms()
+    smart_app.set_language(lang)
+    smart_app.refusal = Refusal(reason)
+    page = screen_of(smart_app)
+    words = visible_text(page.text)
+    assert REASON_WORDS[(reason, lang)] in words
+    assert (reason or "unknown") not in words and "_" not in words
+    assert query(chat_href(page.text))["reason"] == (reason or "unknown")
+
+
+def test_chat_url_is_configurable_and_carries_the_reason(make_smart_app):
+    smart_app = make_smart_app()
+    smart_app.accept_terms()
+    smart_app.refusal = Refusal("account_disabled")
+    chat = "https://chat.example/open?channel=smart-app"
+    page = screen_of(smart_app, chat_url=chat)
+    href = chat_href(page.text)
+    assert href.startswith("https://chat.example/open?")
+    assert query(href) == {
+        "channel": "smart-app",
+        "reason": "account_disabled",
+        "topic": "eligibility",
+    }
 
 
 def test_a_callback_that_does_not_match_is_a_failed_login(browser):
@@ -167,7 +245,7 @@ def test_a_callback_that_does_not_match_is_a_failed_login(browser):
         browser, browser.get(f"{SMART_APP_URL}/callback?code=x&state=forged"), SMART_APP_URL
     )
     assert heading(page.text) == "Bienvenue"
-    assert "La connexion n&#39;a pas abouti" in page.text
+    assert "La connexion n'a pas abouti" in visible_text(page.text)
 
 
 def test_create_account_sends_the_same_request(browser, issuer):
@@ -236,12 +314,15 @@ def test_unreachable_provider_keeps_the_token(browser, issuer, state_path, make_
     log_in(browser, issuer, DEMO_ACTIVE)
     token = stored(state_path)["refresh_token"]
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("offline", request=request)
+    class Offline(requests.adapters.BaseAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            raise requests.ConnectionError("offline", request=request)
 
-    with httpx.Client(transport=httpx.MockTransport(refuse)) as offline:
-        restarted = make_smart_app(http=offline)
-        restarted.start()
+        def close(self) -> None:
+            pass
+
+    restarted = make_smart_app(adapter=Offline())
+    restarted.start()
     assert restarted.screen() == "welcome" and restarted.notice == "offline"
     assert stored(state_path)["refresh_token"] == token
 
@@ -385,3 +466,72 @@ def test_a_damaged_state_file_starts_over(state_path, make_smart_app):
     assert smart_app.screen() == "terms"
     smart_app.accept_terms()
     assert stored(state_path)["terms_version"] == TERMS_VERSION
+
+
+# ---- ID token checks (Authlib's parse_id_token + explicit iss and aud) -------------------
+
+
+def id_token(key: Any, issuer: str, **claims: Any) -> str:
+    """An ID token for the Smart App; ``claims`` override, None removes."""
+    now = int(time.time())
+    values = {
+        "iss": issuer,
+        "sub": "some-sub",
+        "aud": "smart-app",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": "the-nonce",
+        **claims,
+    }
+    header = {"alg": "RS256", "kid": key.kid}
+    return jwt.encode(header, {k: v for k, v in values.items() if v is not None}, key)
+
+
+def provider_key(app: Any) -> Any:
+    return app.extensions["idp_keyring"].signing_key("RS256")
+
+
+def test_a_good_id_token_is_accepted(smart_app_instance, app, issuer):
+    token = id_token(provider_key(app), issuer)
+    claims = smart_app_instance.provider.validate_id_token({"id_token": token}, "the-nonce")
+    assert claims["sub"] == "some-sub"
+
+
+BAD_ID_TOKENS = [
+    ("wrong aud", {"aud": "customer-space"}),
+    # Authlib alone checks aud only through azp: this one passes without the aud option.
+    ("other aud, our azp", {"aud": "customer-space", "azp": "smart-app"}),
+    ("wrong iss", {"iss": "https://evil.example"}),
+    ("expired", {"exp": int(time.time()) - 3600}),
+    ("other nonce", {"nonce": "replayed"}),
+    ("no nonce", {"nonce": None}),
+    ("no sub", {"sub": None}),
+    ("no iat", {"iat": None}),
+]
+
+
+@pytest.mark.parametrize(("case", "claims"), BAD_ID_TOKENS, ids=[c[0] for c in BAD_ID_TOKENS])
+def test_bad_id_tokens_are_refused(smart_app_instance, app, issuer, case, claims):
+    token = id_token(provider_key(app), issuer, **claims)
+    with pytest.raises(LoginError):
+        smart_app_instance.provider.validate_id_token({"id_token": token}, "the-nonce")
+
+
+def test_an_id_token_signed_by_another_key_is_refused(smart_app_instance, issuer):
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "not-published"}, private=True)
+    with pytest.raises(LoginError):
+        smart_app_instance.provider.validate_id_token(
+            {"id_token": id_token(stranger, issuer)}, "the-nonce"
+        )
+
+
+def test_turning_back_at_the_provider_shows_welcome_without_an_error(browser, issuer):
+    """RFC 6749 §4.1.2.1: access_denied with our state and the provider's iss."""
+    accept_terms(browser)
+    state = query(browser.get(f"{SMART_APP_URL}/login").headers["Location"])["state"]
+    back = browser.get(
+        f"{SMART_APP_URL}/callback",
+        params={"error": "access_denied", "state": state, "iss": issuer},
+    )
+    page = follow(browser, back, SMART_APP_URL)
+    assert heading(page.text) == "Bienvenue" and 'class="notice"' not in page.text
