@@ -275,7 +275,7 @@ INELIGIBLE = {
     "fr": ("Vous ne pouvez pas utiliser l'app", "Nous ne trouvons aucun contrat", "Discuter"),
     "nl": ("Je kunt de app niet gebruiken", "We vinden geen energiecontract", "Chat met ons"),
     "en": ("You cannot use the app", "We found no energy contract", "Chat with us"),
-    "de": ("Sie können die App nicht nutzen", "Wir finden keinen Energievertrag", "Mit uns chatten"),
+    "de": ("Sie können die App nicht nutzen", "Wir finden keinen Energievertrag", "Mit uns"),
 }
 
 
