@@ -72,8 +72,15 @@ serve: setup
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads 4 \
 	  --bind $(BIND) --access-logfile - wsgi:app
 
-bench: setup
-	$(BIN)/python -m bench.run
+# make bench: this provider (make serve, one worker on core 0) and node-oidc-provider measured in
+# the same run by a Node load generator on core 1; BENCH_ARGS="--engine postgresql
+# --database-url URL" for PostgreSQL (see bench/run.py --help). Needs Node.js (Debian's nodejs).
+bench: setup bench/node_modules/.package-lock.json
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd bench && npm ci --no-audit --no-fund --silent
 
 lint: setup
 	$(BIN)/ruff check idp clients tests bench migrations wsgi.py

@@ -1,222 +1,332 @@
-"""Serve the provider the production way (gunicorn, 1 worker, temp SQLite) on loopback and
-measure discovery, JWKS, the whole login flow, refresh and userinfo. Bounded in count and time.
+"""``make bench``: this provider, served by ``make serve`` (one worker pinned to one core), and
+node-oidc-provider (the peer, ``bench/peer.js``, pinned to the same core) measured in the same
+run by one load generator (``bench/load.js``, undici, pinned to the other core).
 
-Usage: ``make bench`` (or ``python -m bench.run --seconds 5 --concurrency 8``).
+Scenarios: discovery, JWKS, the password login flow (authorize → login page → POST → code →
+token, a random user among many, the login throttle lifted through its setting), refresh with
+rotation, userinfo, introspection. For each: ops/s, ops per server CPU-second (from
+/proc/<pid>/stat), p50/p95/p99, errors; the median of ``--repeat`` runs, provider and peer
+interleaved; and the ratio provider/peer of ops per CPU-second. Loopback only, bounded in time.
+
+Usage: ``make bench`` or ``make bench BENCH_ARGS="--engine postgresql --repeat 5"``. PostgreSQL
+needs ``--database-url`` (or ``IDP_BENCH_POSTGRES_URL``): a scratch database, emptied first.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
+import json
 import os
-import re
-import secrets
-import socket
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qs
-from urllib.parse import urlencode
-from urllib.parse import urlsplit
-
-import httpx
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
-LOGIN, PASSWORD = "demo.actif@example.be", "Zonnepaneel-2026!"
+PASSWORD = "Zonnepaneel-2026!"
+SECRET = "bench-customer-space-secret"
+SCENARIOS = ("discovery", "jwks", "login", "refresh", "userinfo", "introspection")
+GOALS = {"discovery": 1.0, "jwks": 1.0, "login": 0.8, "refresh": 0.5, "userinfo": 0.5}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Served:
+    """A server under test: its name, base URL and process group."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def pids(self) -> list[int]:
+        """The process and all its descendants (server workers included)."""
+        return [self.process.pid, *descendants(self.process.pid)]
+
+    def stop(self) -> None:
+        """Stop the process group this run started (and only it)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
 
 
-def start_server(tmp: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
+def descendants(pid: int) -> list[int]:
+    """Every process whose ancestry reaches ``pid``."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of one process, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cmdline(pid: int) -> str:
+    """The command line of a process, shortened."""
+    raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    return raw if len(raw) < 70 else raw[:67] + "..."
+
+
+def pinned(core: int) -> list[str]:
+    """``taskset -c core`` when the machine has two cores and taskset, else nothing."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll the discovery document until it answers; stop with the log if the server died."""
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server did not answer at {url}:\n{log.read_text()[-3000:]}")
+
+
+def provider_env(tmp: Path, port: int, database_url: str) -> dict[str, str]:
+    """The provider's settings: development mode (plain-HTTP loopback issuer), throttle lifted."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    return {
+        **keep,
         "IDP_ENV": "development",
         "IDP_ISSUER": f"http://127.0.0.1:{port}",
-        "IDP_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "IDP_DATABASE_URL": database_url,
         "IDP_KEYS_DIR": str(tmp / "keys"),
-        "IDP_LOGIN_RATE_LIMIT": "100000/minute",
+        "IDP_MAIL_OUTBOX_DIR": str(tmp / "mail"),
+        "IDP_CUSTOMER_SPACE_SECRET": SECRET,
+        "IDP_LOGIN_RATE_LIMIT": "1000000/minute",
         "IDP_LOG_LEVEL": "WARNING",
     }
+
+
+def start_provider(tmp: Path, port: int, database_url: str, users: int, reset: bool) -> Served:
+    """Prepare the database (migrations, keys, clients, N users) and run ``make serve``."""
+    env = provider_env(tmp, port, database_url)
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    for args in (
-        ["db", "upgrade"],
-        ["idp", "keys", "generate"],
-        ["idp", "clients", "sync"],
-        ["idp", "seed-demo"],
-    ):
-        subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    steps = [[str(BIN / "python"), "-m", "bench.seed", "reset"]] if reset else []
+    steps += [
+        flask + ["db", "upgrade"],
+        flask + ["idp", "keys", "generate"],
+        flask + ["idp", "clients", "sync"],
+        [str(BIN / "python"), "-m", "bench.seed", "users", str(users), PASSWORD],
+    ]
+    for step in steps:
+        subprocess.run(step, cwd=ROOT, env=env, check=True, capture_output=True)
+    log = tmp / "provider.log"
+    command = [
+        *pinned(0),
+        "make",
+        "--no-print-directory",
+        "serve",
+        "WORKERS=1",
+        f"BIND=127.0.0.1:{port}",
+        f"VENV={BIN.parent}",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    served = Served("provider", f"http://127.0.0.1:{port}", process)
+    wait_until_up(served.url, process, log)
+    return served
+
+
+def start_peer(tmp: Path, port: int, users: int) -> Served:
+    """node-oidc-provider on the provider's core."""
+    log = tmp / "peer.log"
+    command = [*pinned(0), "node", str(BENCH / "peer.js"), "--port", str(port)]
+    command += ["--users", str(users), "--password", PASSWORD, "--secret", SECRET]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=BENCH, stdout=out, stderr=out, start_new_session=True
+        )
+    served = Served("peer", f"http://127.0.0.1:{port}", process)
+    wait_until_up(served.url, process, log)
+    return served
+
+
+def measure(target: Served, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One timed run of one scenario against one server (the generator on core 1)."""
+    command = [*pinned(1), "node", str(BENCH / "load.js"), "--issuer", target.url]
+    command += ["--scenario", scenario, "--seconds", str(args.seconds)]
+    command += ["--concurrency", str(args.concurrency), "--users", str(args.users)]
+    command += ["--password", PASSWORD, "--secret", SECRET]
+    command += ["--pids", ",".join(map(str, target.pids()))]
+    done = subprocess.run(command, cwd=BENCH, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise SystemExit(f"load generator failed on {target.name} {scenario}:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load_average"] = os.getloadavg()[0]
+    return result
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of every figure over repeated runs; errors are summed."""
+    keys = ("ops_per_second", "ops_per_cpu_second", "p50_ms", "p95_ms", "p99_ms")
+    merged: dict[str, Any] = {k: statistics.median(r[k] or 0 for r in runs) for k in keys}
+    merged["errors"] = sum(r["errors"] for r in runs)
+    merged["ops"] = sum(r["ops"] for r in runs)
+    merged["first_error"] = next((r["first_error"] for r in runs if r["first_error"]), None)
+    return merged
+
+
+def table(results: dict[str, dict[str, dict[str, Any]]], with_peer: bool) -> str:
+    """The Markdown table of medians (and ratios when the peer ran)."""
+    head = "| scenario | server | ops/s | ops/CPU-s | p50 ms | p95 ms | p99 ms | errors |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for scenario, by_server in results.items():
+        for name, m in by_server.items():
+            lines.append(
+                f"| {scenario} | {name} | {m['ops_per_second']:.1f} | "
+                f"{m['ops_per_cpu_second']:.1f} | {m['p50_ms']:.2f} | {m['p95_ms']:.2f} | "
+                f"{m['p99_ms']:.2f} | {m['errors']} |"
+            )
+    if with_peer:
+        lines += ["", "| scenario | ratio ops/CPU-s | ratio ops/s | goal |", "|---|---|---|---|"]
+        for scenario, by_server in results.items():
+            ours, peer = by_server["provider"], by_server["peer"]
+            cpu = ours["ops_per_cpu_second"] / peer["ops_per_cpu_second"]
+            wall = ours["ops_per_second"] / peer["ops_per_second"]
+            goal = GOALS.get(scenario)
+            lines.append(
+                f"| {scenario} | {cpu:.2f} | {wall:.2f} | {f'>= {goal}' if goal else '-'} |"
+            )
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("IDP_BENCH_POSTGRES_URL", ""),
+        help="PostgreSQL: a scratch database (its tables are dropped first)",
     )
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/jwks.json", timeout=1)
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("server did not start")
-
-
-def login_flow(base: str) -> tuple[dict[str, str], str]:
-    """authorize → login page → POST credentials → resume → code → token; return tokens."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    redirect = "http://127.0.0.1:40000/callback"
-    params = {
-        "response_type": "code",
-        "client_id": "smart-app",
-        "redirect_uri": redirect,
-        "scope": "openid profile email offline_access eligibility",
-        "state": "s",
-        "nonce": "n",
-        "code_challenge": challenge.decode(),
-        "code_challenge_method": "S256",
-    }
-    with httpx.Client(base_url=base, timeout=10) as browser:
-        r = browser.get("/authorize?" + urlencode(params))
-        page = browser.get(r.headers["location"])
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        r = browser.post(
-            page.url.path, data={"csrf_token": token, "login": LOGIN, "password": PASSWORD}
-        )
-        r = browser.get(r.headers["location"])
-        code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
-        r = browser.post(
-            "/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect,
-                "code_verifier": verifier,
-                "client_id": "smart-app",
-            },
-        )
-        r.raise_for_status()
-        return r.json(), base
-
-
-def measure(
-    name: str, fn: Callable[[], object], seconds: float, concurrency: int, limit: int
-) -> dict[str, str | float]:
-    """Run ``fn`` from ``concurrency`` threads until ``seconds`` or ``limit`` calls."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> None:
-        while time.perf_counter() < deadline and len(latencies) < limit:
-            t0 = time.perf_counter()
-            fn()
-            latencies.append(time.perf_counter() - t0)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        for f in [pool.submit(worker) for _ in range(concurrency)]:
-            f.result()
-    elapsed = time.perf_counter() - start
-    return {
-        "name": name,
-        "ops": len(latencies) / elapsed,
-        "n": len(latencies),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": statistics.quantiles(latencies, n=20)[18] * 1000
-        if len(latencies) > 20
-        else max(latencies) * 1000,
-    }
+    parser.add_argument("--seconds", type=float, default=4.0, help="per timed run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario and server")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--users", type=int, default=200, help="accounts to log in as")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--port", type=int, default=5140)
+    parser.add_argument("--peer-port", type=int, default=5150)
+    parser.add_argument("--no-peer", action="store_true", help="measure this provider only")
+    parser.add_argument("--out", default=str(ROOT / "bench-results"))
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp), port, args.workers)
+    args = parse_args()
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.engine == "postgresql" and not args.database_url.startswith("postgresql"):
+        raise SystemExit("--engine postgresql needs --database-url (or IDP_BENCH_POSTGRES_URL)")
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="idp-bench-") as scratch:
+        tmp = Path(scratch)
+        url = args.database_url if args.engine == "postgresql" else f"sqlite:///{tmp / 'b.db'}"
+        servers = [start_provider(tmp, args.port, url, args.users, args.engine == "postgresql")]
         try:
-            http = httpx.Client(
-                base_url=base, timeout=10, limits=httpx.Limits(max_connections=args.concurrency)
-            )
-            tokens, _ = login_flow(base)
-            refresh = {"value": tokens["refresh_token"]}
-
-            def do_refresh() -> None:
-                r = http.post(
-                    "/token",
-                    data={
-                        "grant_type": "refresh_token",
-                        "refresh_token": refresh["value"],
-                        "client_id": "smart-app",
-                    },
-                )
-                if r.status_code == 200:
-                    refresh["value"] = r.json()["refresh_token"]
-
-            bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
-            rows = [
-                measure(
-                    "discovery",
-                    lambda: http.get("/.well-known/openid-configuration"),
-                    args.seconds,
-                    args.concurrency,
-                    50000,
-                ),
-                measure(
-                    "jwks", lambda: http.get("/jwks.json"), args.seconds, args.concurrency, 50000
-                ),
-                measure(
-                    "login flow", lambda: login_flow(base), args.seconds, args.concurrency, 2000
-                ),
-                # Rotation is sequential by nature: one chain, one caller.
-                measure("refresh (rotation)", do_refresh, args.seconds, 1, 5000),
-                measure(
-                    "userinfo",
-                    lambda: http.get("/userinfo", headers=bearer),
-                    args.seconds,
-                    args.concurrency,
-                    50000,
-                ),
-            ]
+            if not args.no_peer:
+                servers.append(start_peer(tmp, args.peer_port, args.users))
+            runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+                s: {srv.name: [] for srv in servers} for s in scenarios
+            }
+            for round_ in range(args.repeat):
+                order = servers if round_ % 2 == 0 else servers[::-1]
+                for scenario in scenarios:
+                    for server in order:
+                        result = measure(server, scenario, args)
+                        runs[scenario][server.name].append(result)
+                        print(
+                            f"  round {round_ + 1} {scenario:13} {server.name:8} "
+                            f"{result['ops_per_second']:9.1f} ops/s "
+                            f"{result['ops_per_cpu_second'] or 0:9.1f} ops/CPU-s "
+                            f"errors {result['errors']}  load {result['load_average']:.2f}",
+                            flush=True,
+                        )
+            memory = {
+                srv.name: [(pid, cmdline(pid), rss_mib(pid)) for pid in srv.pids()]
+                for srv in servers
+            }
         finally:
-            server.terminate()
-            server.wait(10)
-    print(
-        f"\ngunicorn gthread, {args.workers} worker(s), SQLite, {args.concurrency} client "
-        f"threads, {args.seconds:.0f} s each (loopback)\n"
+            for server in servers:
+                server.stop()
+    results = {s: {n: median_of(r) for n, r in by.items()} for s, by in runs.items()}
+    report = render(args, results, memory, load_before, os.getloadavg())
+    print("\n" + report)
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (out / f"{stamp}-{args.engine}.md").write_text(report + "\n")
+    (out / f"{stamp}-{args.engine}.json").write_text(
+        json.dumps({"args": vars(args), "runs": runs, "medians": results}, indent=1)
     )
-    print("| operation | ops/s | n | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['name']} | {r['ops']:.1f} | {r['n']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |"
+    errors = sum(m["errors"] for by in results.values() for m in by.values())
+    if errors:
+        first = next(
+            m["first_error"] for by in results.values() for m in by.values() if m["errors"]
         )
+        raise SystemExit(f"{errors} errors; first: {first}")
+
+
+def render(
+    args: argparse.Namespace,
+    results: dict[str, dict[str, dict[str, Any]]],
+    memory: dict[str, list[tuple[int, str, float]]],
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+) -> str:
+    """The report: settings, the table of medians, ratios and resident memory."""
+    lines = [
+        f"engine {args.engine}; {args.repeat} runs of {args.seconds:g} s per scenario and "
+        f"server (medians); concurrency {args.concurrency}; {args.users} users; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after",
+        "",
+        table(results, with_peer=not args.no_peer),
+        "",
+        "Resident memory after the whole run (MiB):",
+    ]
+    for name, processes in memory.items():
+        for pid, command, rss in processes:
+            if rss:
+                lines.append(f"- {name} pid {pid}: {rss:.0f} MiB  ({command})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
