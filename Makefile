@@ -2,7 +2,7 @@
 #   make run    set everything up (venv, pinned deps, translations, database, keys, clients,
 #               demo data) and serve the provider on http://127.0.0.1:5000 (development)
 #   make test   set up the same way and run the whole test suite
-#   make serve  serve the production way (gunicorn; settings from the environment)
+#   make serve  serve the production way (granian; settings from the environment)
 #   make bench  measure the provider served by `make serve` on loopback
 
 PYTHON  ?= python3.11
@@ -11,6 +11,12 @@ BIN     := $(VENV)/bin
 PORT    ?= 5000
 WORKERS ?= 2
 BIND    ?= 127.0.0.1:$(PORT)
+# Request threads per worker: argon2 needs 19 MiB each while it hashes, so a small pool keeps
+# the worker's memory bounded (docs/performance.md).
+THREADS ?= 4
+# granian (measured 1.8x gunicorn on this code, docs/performance.md); SERVER=gunicorn for the
+# documented alternative (gthread workers).
+SERVER  ?= granian
 FLASK   := $(BIN)/flask --app wsgi
 
 .PHONY: setup run test serve bench lint clean-db requirements messages browser-assets screenshots
@@ -69,8 +75,14 @@ screenshots: setup browser-assets
 
 serve: setup
 	$(FLASK) db upgrade
-	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads 4 \
+ifeq ($(SERVER),gunicorn)
+	exec $(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) \
 	  --bind $(BIND) --access-logfile - wsgi:app
+else
+	bind='$(BIND)'; exec $(BIN)/granian --interface wsgi --no-ws --workers $(WORKERS) \
+	  --blocking-threads $(THREADS) --respawn-failed-workers \
+	  --host "$${bind%:*}" --port "$${bind##*:}" wsgi:app
+endif
 
 # make bench: this provider (make serve, one worker on core 0) and node-oidc-provider measured in
 # the same run by a Node load generator on core 1; BENCH_ARGS="--engine postgresql

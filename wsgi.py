@@ -1,4 +1,4 @@
-"""WSGI entry point: gunicorn "wsgi:app", flask --app wsgi."""
+"""WSGI entry point: granian or gunicorn "wsgi:app", flask --app wsgi."""
 
 from idp import create_app
 
