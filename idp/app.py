@@ -26,6 +26,8 @@ from idp.i18n import select_locale
 from idp.keys import generate_missing
 from idp.keys import load_keyring
 from idp.oauth.server import init_oauth
+from idp.oauth.sessions import BROWSER_COOKIE
+from idp.oauth.sessions import host_cookie_name
 from idp.security import init_security
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -92,7 +94,8 @@ def _configure(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
-        SESSION_COOKIE_NAME="idp_browser",
+        SESSION_COOKIE_NAME=host_cookie_name(BROWSER_COOKIE, settings),
+        SESSION_COOKIE_PATH="/",  # the __Host- prefix requires Path=/ and no Domain
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.uses_https,

@@ -11,6 +11,8 @@ from flask import abort
 from flask import current_app
 from flask import request
 
+from idp.oauth.sessions import LEGACY_COOKIES
+
 PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")
 
 # No form-action: browsers apply it to the redirects that follow a login POST, which end at
@@ -32,7 +34,19 @@ def add_security_headers(response: Response) -> Response:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if not request.path.startswith("/static/") and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if settings.uses_https:
+        forget_legacy_cookies(response)
     return response
+
+
+def forget_legacy_cookies(response: Response) -> None:
+    """Delete the cookies named before the ``__Host-`` prefix. They are not read: accepting
+    them would let a sibling host toss a session cookie in (login CSRF), the attack the prefix
+    closes; a browser that had one logs in to the OP once more (its clients keep their own
+    sessions and refresh tokens)."""
+    for name in LEGACY_COOKIES:
+        if name in request.cookies:
+            response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="Lax")
 
 
 def refuse_nul_bytes() -> None:

@@ -20,6 +20,21 @@ from idp.models.logout import end_sessions
 from idp.models.op_session import OpSession
 
 COOKIE_NAME = "idp_session"
+BROWSER_COOKIE = "idp_browser"  # Flask's signed cookie: CSRF token, pending interactions
+LEGACY_COOKIES = (COOKIE_NAME, BROWSER_COOKIE)  # their names before the __Host- prefix
+HOST_PREFIX = "__Host-"
+
+
+def host_cookie_name(name: str, settings: Settings) -> str:
+    """``__Host-<name>`` when the issuer is https (RFC 6265bis §4.1.3.2: the browser then keeps
+    the cookie only if it is Secure, Path=/ and has no Domain, so no sibling host can set or
+    toss it); the bare name over plain-HTTP development."""
+    return HOST_PREFIX + name if settings.uses_https else name
+
+
+def cookie_name(settings: Settings) -> str:
+    """The name of the OP session cookie."""
+    return host_cookie_name(COOKIE_NAME, settings)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,27 @@ May import idp.accounts, idp.oauth (interaction, authorize, server in views/oaut
 and idp.i18n.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from typing import cast
 
+from flask import current_app
+from flask import request
 from werkzeug.datastructures import MultiDict
+
+from idp.oauth.sessions import cookie_name
+from idp.oauth.sessions import find_live_session
+
+if TYPE_CHECKING:
+    from idp.models.op_session import OpSession
 
 
 def query_pairs(values: MultiDict[str, str]) -> list[tuple[str, str]]:
     """Every (name, value) pair in order, repeated names included (protocol checks need them)."""
     return cast("list[tuple[str, str]]", list(values.items(multi=True)))
+
+
+def browser_op_session() -> OpSession | None:
+    """The live OP session this browser's session cookie names, if any."""
+    return find_live_session(request.cookies.get(cookie_name(current_app.config["IDP"])))

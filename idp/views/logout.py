@@ -19,8 +19,8 @@ from idp.oauth.backchannel import wake_logout_worker
 from idp.oauth.logout import LogoutDecision
 from idp.oauth.logout import decide_logout
 from idp.oauth.logout import log_out
-from idp.oauth.sessions import COOKIE_NAME
-from idp.oauth.sessions import find_live_session
+from idp.oauth.sessions import cookie_name
+from idp.views import browser_op_session
 from idp.views import query_pairs
 
 bp = Blueprint("logout", __name__)
@@ -29,7 +29,7 @@ bp = Blueprint("logout", __name__)
 def _decide(pairs: list[tuple[str, str]]) -> LogoutDecision:
     """Validate the request against this browser's session; pages speak its ``ui_locales``."""
     g.ui_locales = (dict(pairs).get("ui_locales") or "").split()[:8]
-    return decide_logout(pairs, find_live_session(request.cookies.get(COOKIE_NAME)))
+    return decide_logout(pairs, browser_op_session())
 
 
 def _page(template: str, status: int = 200, **values: object) -> Response:
@@ -48,7 +48,7 @@ def _logged_out(decision: LogoutDecision) -> Response:
     response = redirect(target, 303 if request.method == "POST" else 302)
     settings = context.settings()
     response.delete_cookie(
-        COOKIE_NAME, path="/", secure=settings.uses_https, httponly=True, samesite="Lax"
+        cookie_name(settings), path="/", secure=settings.uses_https, httponly=True, samesite="Lax"
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -21,8 +21,8 @@ from idp.oauth.authorize import start_authorization
 from idp.oauth.discovery import provider_metadata
 from idp.oauth.interaction import interaction_url
 from idp.oauth.server import server
-from idp.oauth.sessions import COOKIE_NAME
-from idp.oauth.sessions import find_live_session
+from idp.oauth.sessions import cookie_name
+from idp.views import browser_op_session
 from idp.views import query_pairs
 from idp.views.errors import oauth_error_page
 
@@ -55,7 +55,7 @@ def _respond(outcome: Outcome) -> Response:
 def _set_session_cookie(response: Response, value: str) -> None:
     settings = context.settings()
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(settings),
         value,
         max_age=settings.session_cookie_max_age or None,
         path="/",
@@ -72,7 +72,7 @@ def authorize() -> Response:
     pairs = query_pairs(request.values)
     # SPEC §3: an error page shown here speaks the ``ui_locales`` the client asked for.
     g.ui_locales = (request.values.get("ui_locales") or "").split()[:8]
-    op_session = find_live_session(request.cookies.get(COOKIE_NAME))
+    op_session = browser_op_session()
     return _respond(start_authorization(pairs, op_session))
 
 
@@ -82,7 +82,7 @@ def resume(uid: str) -> Response:
     if uid not in session.get(PENDING_KEY, []):
         return _respond(foreign_interaction())
     session[PENDING_KEY] = [u for u in session.get(PENDING_KEY, []) if u != uid]
-    op_session = find_live_session(request.cookies.get(COOKIE_NAME))
+    op_session = browser_op_session()
     return _respond(resume_authorization(uid, op_session))
 
 

@@ -224,7 +224,8 @@ def test_https_issuer_marks_cookies_secure_and_sends_hsts(app):
         data={"csrf_token": csrf_token(get.text), "login": DEMO_ACTIVE, "password": DEMO_PASSWORD},
     )
     final = browser.get(posted.headers["Location"], base_url="https://idp.example")
-    cookie = [c for c in final.headers.getlist("Set-Cookie") if c.startswith("idp_session=")][0]
+    cookies = final.headers.getlist("Set-Cookie")
+    cookie = [c for c in cookies if c.startswith("__Host-idp_session=")][0]  # RFC 6265bis
     assert "Secure" in cookie
 
 
