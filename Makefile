@@ -54,9 +54,11 @@ run: setup
 	@echo "  Customer space (web client): http://127.0.0.1:5001"
 	@echo "  Smart App screens: $(BIN)/python -m clients.smart_app   (prints its address)"
 	@echo "  Development mail outbox: http://127.0.0.1:$(PORT)/_dev/mail"
+	@echo "  Delivery worker (mail, back-channel logout): $(FLASK) idp worker, started here"
 	@echo ""
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/python -m clients.customer_space & \
+	  IDP_ENV=development $(FLASK) idp worker & \
 	  IDP_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup browser-assets

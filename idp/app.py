@@ -62,11 +62,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    from idp.mail.worker import init_mail_worker
-    from idp.oauth.backchannel import init_logout_worker
-
-    init_mail_worker(app)
-    init_logout_worker(app)
     return app
 
 

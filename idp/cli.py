@@ -29,7 +29,7 @@ from idp.mail.outbox import MAX_ATTEMPTS
 from idp.mail.outbox import count_by_state
 from idp.mail.outbox import deliver_pending
 from idp.mail.outbox import forget_old_contexts
-from idp.mail.outbox import requeue_failed
+from idp.mail.outbox import requeue_given_up
 from idp.mail.transports import transport_for
 from idp.models.base import rowcount
 from idp.models.base import utcnow
@@ -38,10 +38,12 @@ from idp.models.op_session import Interaction
 from idp.oauth.backchannel import deliver_pending as deliver_logout_tokens
 from idp.oauth.backchannel import purge_finished as purge_finished_logout_tokens
 from idp.seed import seed_demo
+from idp.worker import worker_command
 
 # AppGroup, not click.Group: its commands push an app context themselves, so they also work
 # under ``app.test_cli_runner()`` (``flask`` itself pushes one for any command).
 idp_cli = AppGroup("idp", help="Operate the customer-space identity provider.")
+idp_cli.add_command(worker_command)
 
 
 def _settings() -> Settings:
@@ -190,26 +192,26 @@ def mail_group() -> None:
     help="Attempts before a mail is given up on.",
 )
 def mail_deliver(limit: int, max_attempts: int) -> None:
-    """Send the mails that are due now (the background worker does the same)."""
+    """Send the mails that are due now (the worker process does the same)."""
     settings = _settings()
     result = deliver_pending(
         db.session, transport_for(settings), settings, limit=limit, max_attempts=max_attempts
     )
     forget_old_contexts(db.session, settings)
-    click.echo(f"sent {result.sent}, deferred {result.deferred}, failed {result.failed}")
+    click.echo(f"sent {result.sent}, retrying {result.retrying}, given up {result.given_up}")
 
 
 @mail_group.command("list")
 def mail_list() -> None:
     """How many mails are waiting, given up on and sent."""
     counts = count_by_state(db.session)
-    click.echo(f"pending {counts.pending}, failed {counts.failed}, sent {counts.sent}")
+    click.echo(f"waiting {counts.waiting}, given up {counts.given_up}, sent {counts.sent}")
 
 
 @mail_group.command("requeue")
 def mail_requeue() -> None:
     """Try again the mails that were given up on (for example after a long outage)."""
-    count = requeue_failed(db.session)
+    count = requeue_given_up(db.session)
     db.session.commit()
     click.echo(f"requeued {count}")
 
@@ -222,16 +224,16 @@ def logout_group() -> None:
 @logout_group.command("deliver")
 @click.option("--limit", default=500, show_default=True, help="Notifications to handle at most.")
 def logout_deliver(limit: int) -> None:
-    """POST the logout tokens that are due now (the background worker does the same)."""
-    report = deliver_logout_tokens(limit=limit)
-    click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+    """POST the logout tokens that are due now (the worker process does the same)."""
+    result = deliver_logout_tokens(db.session, limit=limit)
+    click.echo(f"sent {result.sent}, retrying {result.retrying}, given up {result.given_up}")
 
 
 @logout_group.command("purge")
 @click.option("--days", default=30, show_default=True, help="Keep finished ones this long.")
 def logout_purge(days: int) -> None:
     """Delete notifications delivered or given up on more than ``--days`` ago."""
-    click.echo(f"purged {purge_finished_logout_tokens(timedelta(days=days))}")
+    click.echo(f"purged {purge_finished_logout_tokens(db.session, timedelta(days=days))}")
 
 
 def init_cli(app: Flask) -> None:

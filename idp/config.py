@@ -98,13 +98,15 @@ class Settings:
     mail_outbox_dir: str = setting(
         "instance/mail", "Development transport: directory of delivered mails (viewer /_dev/mail)."
     )
-    mail_worker_interval: int = setting(
-        5, "Seconds between background deliveries of pending mail; 0 disables the worker."
+    worker_interval: int = setting(
+        2,
+        "Seconds the delivery worker (`idp worker`) waits before looking again at an empty "
+        "mail or logout queue.",
     )
-    logout_worker_interval: int = setting(
-        5,
-        "Seconds between background deliveries of back-channel logout tokens; 0 disables "
-        "the worker (then run `idp logout deliver`).",
+    delivery_lease: int = setting(
+        30,
+        "Seconds a worker holds a mail or logout token it is sending (renewed while it sends); "
+        "after a crash the message is sent again this long later.",
     )
     argon2_time_cost: int = setting(2, "argon2id iterations (OWASP: 2).")
     argon2_memory_cost: int = setting(19456, "argon2id memory, KiB (OWASP: 19456).")
@@ -191,10 +193,12 @@ class Settings:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
         if not 0 <= self.refresh_token_grace <= 60:
             raise ConfigError("IDP_REFRESH_TOKEN_GRACE must be between 0 and 60 seconds")
-        if self.logout_worker_interval < 0:
-            raise ConfigError("IDP_LOGOUT_WORKER_INTERVAL must be 0 (off) or a number of seconds")
         if self.login_free_failures < 0 or self.login_max_delay < 0:
             raise ConfigError("IDP_LOGIN_FREE_FAILURES and IDP_LOGIN_MAX_DELAY must be >= 0")
+        if self.worker_interval < 1:
+            raise ConfigError("IDP_WORKER_INTERVAL must be at least 1 second")
+        if self.delivery_lease < 3:
+            raise ConfigError("IDP_DELIVERY_LEASE must be at least 3 seconds")
         if self.default_language not in ("fr", "nl", "en", "de"):
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

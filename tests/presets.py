@@ -9,8 +9,6 @@ BASE = {
     # Cheap argon2 in tests; the production cost is covered by tests/unit/test_passwords.py.
     "argon2_time_cost": 1,
     "argon2_memory_cost": 1024,
-    "mail_worker_interval": 0,
-    "logout_worker_interval": 0,
 }
 
 STRICT_LOGIN_LIMIT = {"login_rate_limit": "3/minute"}

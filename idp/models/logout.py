@@ -8,7 +8,6 @@ Imports sqlalchemy and idp.models only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
@@ -22,12 +21,13 @@ from idp.models.base import DbSession
 from idp.models.base import random_token
 from idp.models.base import rowcount
 from idp.models.base import utcnow
+from idp.models.delivery import DeliveryColumns
 from idp.models.oauth import Client
 from idp.models.op_session import OpSession
 from idp.models.op_session import SessionClient
 
 
-class LogoutNotification(Base):
+class LogoutNotification(DeliveryColumns, Base):
     """One logout token to POST to one client for one ended session; retried until delivered.
 
     The token itself is signed at each attempt (its ``exp`` is short); ``jti`` stays the same
@@ -36,17 +36,10 @@ class LogoutNotification(Base):
 
     __tablename__ = "logout_notification"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
     sid: Mapped[str] = mapped_column(String(64))
     sub: Mapped[str] = mapped_column(String(64))
     jti: Mapped[str] = mapped_column(String(64), unique=True, default=random_token)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_try_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(index=True)
-    failed_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 def end_sessions(session: DbSession, op_sessions: Iterable[OpSession]) -> list[OpSession]:

@@ -1,11 +1,10 @@
 """Outgoing mail, committed with the change that caused it and delivered afterwards.
 
-Imports sqlalchemy and idp.models.base only.
+Imports sqlalchemy, idp.models.base and idp.models.delivery only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON
@@ -14,11 +13,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from idp.models.base import Base
-from idp.models.base import utcnow
+from idp.models.delivery import DeliveryColumns
 
 
-class OutboxMail(Base):
-    """One mail to send: template, language and context; retried with backoff until sent.
+class OutboxMail(DeliveryColumns, Base):
+    """One mail to send: template, language and context; delivered by idp.delivery (its
+    Message-ID derives from the row, so every retry carries the same one).
 
     The context may hold a one-time link; it is cleared once the mail is sent, except for the
     activation mail, whose "view online" page needs it until the link itself expires.
@@ -26,14 +26,7 @@ class OutboxMail(Base):
 
     __tablename__ = "outbox_mail"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     template: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2))
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_try_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(index=True)
-    failed_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(String(500))

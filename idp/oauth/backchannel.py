@@ -1,52 +1,40 @@
 """OIDC Back-Channel Logout 1.0: the logout token (§2.4) and its delivery (§2.5).
 
 Ending an OP session queues one ``LogoutNotification`` per client that took part in it
-(idp/models/logout.py, same transaction). Here each due row is claimed, its token signed and
-POSTed outside any database transaction, then marked sent or rescheduled with backoff, so a
-receiver that is down loses nothing and never delays the user. A worker thread per process
-(started on the first request, woken after a logout) and ``flask idp logout deliver`` run it.
-Imports idp.models, idp.keys, idp.config, joserfc and httpx.
+(idp/models/logout.py, same transaction). Here they are the logout queue of idp/delivery.py:
+each due row is claimed, its token signed and POSTed outside any database transaction, then
+marked sent or retried with backoff, so a receiver that is down loses nothing and never delays
+the user. The worker process (``flask idp worker``, idp/worker.py) and ``flask idp logout
+deliver`` run it. Imports idp.delivery, idp.models, idp.keys, idp.config and httpx.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from flask import Flask
-from flask import current_app
-from sqlalchemy import delete
-from sqlalchemy import or_
-from sqlalchemy import select
-from sqlalchemy import update
 
+from idp import delivery
 from idp.config import Settings
-from idp.extensions import db
+from idp.delivery import BATCH
+from idp.delivery import DeliveryError
+from idp.delivery import DeliveryResult
+from idp.delivery import StopFlag
+from idp.delivery import deliver_due
 from idp.keys import Keyring
-from idp.models.base import rowcount
-from idp.models.base import utcnow
+from idp.models.base import DbSession
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import Client
 from idp.oauth import context
-from idp.worker import BackgroundWorker
-from idp.worker import install_worker
-
-log = logging.getLogger(__name__)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TOKEN_TTL = 120  # seconds; §2.4 recommends "at most two minutes" for exp
 TIMEOUT = 5.0  # seconds per POST; the receiver answers at once (§2.8)
 BACKOFF = (10, 30, 60, 300, 900, 3600, 3 * 3600)  # wait before attempt 2, 3, …
 MAX_ATTEMPTS = len(BACKOFF) + 1
-LEASE = 60  # a claimed row is left alone by other workers this long (> TIMEOUT)
-WORKER_KEY = "idp_logout_worker"
-BATCH = 50
 
 
 def logout_token(
@@ -86,138 +74,49 @@ def post_logout_token(uri: str, token: str) -> str | None:
     return f"HTTP {response.status_code}: {response.text[:200]}"[:500]
 
 
-@dataclass(frozen=True)
-class DeliveryReport:
-    """What one delivery round did."""
-
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` failed ones: 10 s, 30 s, 1 min … 3 h."""
+    return timedelta(seconds=BACKOFF[min(attempts, len(BACKOFF)) - 1])
 
 
-def deliver_pending(limit: int = BATCH, now: datetime | None = None) -> DeliveryReport:
-    """Deliver the notifications that are due at ``now``; commits its own small transactions
-    and never raises for a receiver's failure."""
-    now = now or utcnow()
-    ids = list(
-        db.session.scalars(
-            select(LogoutNotification.id)
-            .where(
-                LogoutNotification.sent_at.is_(None),
-                LogoutNotification.failed_at.is_(None),
-                LogoutNotification.next_try_at <= now,
-            )
-            .order_by(LogoutNotification.next_try_at, LogoutNotification.id)
-            .limit(limit)
-        )
+def deliver_pending(
+    session: DbSession,
+    limit: int = BATCH,
+    now: datetime | None = None,
+    stop: StopFlag | None = None,
+) -> DeliveryResult:
+    """POST the logout tokens that are due at ``now`` through idp.delivery: each marked sent
+    at once, retried with backoff, given up after MAX_ATTEMPTS; never raises for a receiver's
+    failure (database errors do escape)."""
+    settings = context.settings()
+    keyring = context.keyring()
+
+    def send_one(item: LogoutNotification) -> None:
+        client = session.get(Client, item.client_id)
+        uri = client.backchannel_logout_uri if client is not None else None
+        token = logout_token(item, client, keyring, settings) if client and uri else ""
+        session.rollback()  # no transaction stays open while the receiver answers
+        if not uri:
+            raise DeliveryError("client has no backchannel_logout_uri")
+        error = post_logout_token(uri, token)
+        if error is not None:
+            raise DeliveryError(error)
+
+    return deliver_due(
+        session,
+        LogoutNotification,
+        send_one,
+        backoff,
+        max_attempts=MAX_ATTEMPTS,
+        limit=limit,
+        lease=timedelta(seconds=settings.delivery_lease),
+        now=now,
+        stop=stop,
     )
-    db.session.rollback()
-    outcomes: list[str | None] = [_deliver_one(item_id, now) for item_id in ids]
-    return DeliveryReport(
-        sent=outcomes.count("sent"),
-        retrying=outcomes.count("retrying"),
-        failed=outcomes.count("failed"),
-    )
 
 
-def _claim(item_id: int, now: datetime) -> bool:
-    """Take the row for this worker (one conditional UPDATE: several hosts may run workers)."""
-    result = db.session.execute(
-        update(LogoutNotification)
-        .where(
-            LogoutNotification.id == item_id,
-            LogoutNotification.sent_at.is_(None),
-            LogoutNotification.failed_at.is_(None),
-            LogoutNotification.next_try_at <= now,
-        )
-        .values(
-            next_try_at=now + timedelta(seconds=LEASE), attempts=LogoutNotification.attempts + 1
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return bool(rowcount(result) == 1)
-
-
-def _deliver_one(item_id: int, now: datetime) -> str | None:
-    """Claim, sign, POST (no transaction open meanwhile), record; return the outcome."""
-    if not _claim(item_id, now):
-        return None
-    item = db.session.get(LogoutNotification, item_id)
-    client = db.session.get(Client, item.client_id) if item is not None else None
-    if item is None or client is None:
-        db.session.rollback()
-        return None
-    attempts, uri = item.attempts, client.backchannel_logout_uri
-    token = logout_token(item, client, context.keyring(), context.settings()) if uri else ""
-    db.session.rollback()
-    error = post_logout_token(uri, token) if uri else "client has no backchannel_logout_uri"
-    return _record(item_id, attempts, error, now)
-
-
-def _record(item_id: int, attempts: int, error: str | None, now: datetime) -> str:
-    """Mark the row sent, or schedule the next try, or give up after MAX_ATTEMPTS."""
-    values: dict[str, Any] = {"last_error": error}
-    if error is None:
-        values["sent_at"], outcome = utcnow(), "sent"
-    elif attempts >= MAX_ATTEMPTS:
-        values["failed_at"], outcome = utcnow(), "failed"
-    else:
-        values["next_try_at"] = now + timedelta(seconds=BACKOFF[attempts - 1])
-        outcome = "retrying"
-    db.session.execute(
-        update(LogoutNotification)
-        .where(LogoutNotification.id == item_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if error is not None:
-        log.warning("back-channel logout %s (attempt %d): %s", outcome, attempts, error)
-    return outcome
-
-
-def purge_finished(older_than: timedelta) -> int:
+def purge_finished(session: DbSession, older_than: timedelta) -> int:
     """Delete notifications sent or given up on before ``older_than`` ago; return how many."""
-    cutoff = utcnow() - older_than
-    result = db.session.execute(
-        delete(LogoutNotification).where(
-            or_(LogoutNotification.sent_at < cutoff, LogoutNotification.failed_at < cutoff)
-        )
-    )
-    db.session.commit()
-    return int(rowcount(result))
-
-
-def _logout_batch(app: Flask) -> Callable[[], int]:
-    """One delivery round in a fresh app context; the number of notifications handled."""
-
-    def batch() -> int:
-        with app.app_context():
-            try:
-                report = deliver_pending(limit=BATCH)
-            finally:
-                db.session.remove()
-        return report.sent + report.retrying + report.failed
-
-    return batch
-
-
-def init_logout_worker(app: Flask) -> BackgroundWorker | None:
-    """When IDP_LOGOUT_WORKER_INTERVAL > 0, start the worker with the process's first request
-    (idp/worker.py); logouts wake it."""
-    return install_worker(
-        app,
-        WORKER_KEY,
-        "back-channel logout delivery",
-        app.config["IDP"].logout_worker_interval,
-        _logout_batch(app),
-        BATCH,
-    )
-
-
-def wake_logout_worker() -> None:
-    """Ask this process's worker, if any, to deliver now (call after the commit)."""
-    worker: BackgroundWorker | None = current_app.extensions.get(WORKER_KEY)
-    if worker is not None:
-        worker.wake()
+    count = delivery.purge_finished(session, LogoutNotification, older_than)
+    session.commit()
+    return count

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.oauth import context
-from idp.oauth.backchannel import wake_logout_worker
 from idp.oauth.logout import LogoutDecision
 from idp.oauth.logout import decide_logout
 from idp.oauth.logout import log_out
@@ -42,7 +41,6 @@ def _logged_out(decision: LogoutDecision) -> Response:
     """End the session, clear the cookie, then go to the client's URI or our page."""
     log_out(decision.target)
     db.session.commit()
-    wake_logout_worker()
     locales = " ".join(g.get("ui_locales", []))
     target = decision.redirect_uri or url_for("logout.logged_out", ui_locales=locales or None)
     response = redirect(target, 303 if request.method == "POST" else 302)

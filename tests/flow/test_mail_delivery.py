@@ -17,14 +17,14 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from idp.extensions import db
-from idp.mail import worker as worker_module
+from idp.mail import outbox
 from idp.mail.links import login_link
 from idp.mail.links import online_mail_id
 from idp.mail.links import view_online_link
-from idp.mail.outbox import CLAIM_LEASE
 from idp.mail.outbox import VIEW_ONLINE
 from idp.mail.outbox import backoff
 from idp.mail.outbox import deliver_pending
@@ -32,11 +32,12 @@ from idp.mail.outbox import enqueue
 from idp.mail.outbox import forget_old_contexts
 from idp.mail.transports import DirectoryTransport
 from idp.mail.transports import SmtpTransport
+from idp.mail.transports import TransportError
 from idp.mail.transports import transport_for
-from idp.mail.worker import EXTENSION
 from idp.models.base import utcnow
 from idp.models.outbox import OutboxMail
 from idp.views.mail_online import MAIL_CSP
+from idp.worker import Worker
 
 TO = "klant@example.be"
 SMTP_PASSWORD = "s3cret-smtp-pass"
@@ -130,7 +131,7 @@ def test_delivers_multipart_alternative_over_smtp(app, settings, smtp):
     transport, inbox = smtp
     mail_id = add_mail(app, "activation", language="fr")
     result = deliver(app, transport)
-    assert (result.sent, result.failed, result.deferred) == (1, 0, 0)
+    assert (result.sent, result.given_up, result.retrying) == (1, 0, 0)
     [envelope] = inbox.envelopes
     assert envelope.rcpt_tos == [TO]
     [message] = inbox.messages()
@@ -172,9 +173,9 @@ def test_server_down_loses_nothing_and_retries_later(app, smtp):
     mail_id = add_mail(app)
     before = utcnow()
     result = deliver(app, down)
-    assert (result.sent, result.failed, result.deferred) == (0, 0, 1)
+    assert (result.sent, result.given_up, result.retrying) == (0, 0, 1)
     waiting = row(app, mail_id)
-    assert waiting.attempts == 1 and waiting.sent_at is None and waiting.failed_at is None
+    assert waiting.attempts == 1 and waiting.sent_at is None and waiting.given_up_at is None
     assert waiting.next_try_at >= before + backoff(1)
     assert waiting.last_error and "Connection" in waiting.last_error
     assert SMTP_PASSWORD not in waiting.last_error
@@ -193,21 +194,21 @@ def test_gives_up_after_max_attempts(app):
     outcomes = []
     for _ in range(3):
         result = deliver(app, down, now=now, max_attempts=3)
-        outcomes.append((result.deferred, result.failed))
+        outcomes.append((result.retrying, result.given_up))
         now = row(app, mail_id).next_try_at + timedelta(seconds=1)
     assert outcomes == [(1, 0), (1, 0), (0, 1)]
     given_up = row(app, mail_id)
-    assert given_up.failed_at is not None and given_up.attempts == 3 and given_up.sent_at is None
-    assert deliver(app, down, now=now + timedelta(days=1)).failed == 0  # never tried again
+    assert given_up.given_up_at is not None and given_up.attempts == 3 and given_up.sent_at is None
+    assert deliver(app, down, now=now + timedelta(days=1)).given_up == 0  # never tried again
 
 
 def test_a_permanently_refused_recipient_is_given_up_at_once(app, smtp):
     transport, inbox = smtp
     mail_id = add_mail(app, to="refused@example.be")
     result = deliver(app, transport)
-    assert (result.sent, result.failed, result.deferred) == (0, 1, 0)
+    assert (result.sent, result.given_up, result.retrying) == (0, 1, 0)
     refused = row(app, mail_id)
-    assert refused.failed_at is not None and "550" in refused.last_error
+    assert refused.given_up_at is not None and "550" in refused.last_error
     assert inbox.envelopes == []
 
 
@@ -220,7 +221,7 @@ def test_smtp_login_failure_keeps_the_password_out_of_last_error(app):
     try:
         mail_id = add_mail(app)
         transport = SmtpTransport.from_url(f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:{port}")
-        assert deliver(app, transport).deferred == 1
+        assert deliver(app, transport).retrying == 1
     finally:
         controller.stop()
     error = row(app, mail_id).last_error
@@ -334,21 +335,134 @@ def test_two_workers_at_once_send_each_mail_once(app):
     assert all(row(app, i).sent_at is not None for i in ids)
 
 
-def test_a_claimed_mail_is_retried_once_its_lease_expires(app, smtp):
-    """A worker that died after claiming leaves the mail reserved, not lost."""
+class CrashingTransport:
+    """Hands the message to ``inner`` (the SMTP server accepts it), then the worker "dies"
+    before recording that: a BaseException, which delivery does not catch, like a kill."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def send(self, message) -> None:
+        self.inner.send(message)
+        raise KeyboardInterrupt("worker killed after the server accepted the mail")
+
+
+@pytest.mark.settings(delivery_lease=30)
+def test_a_worker_dying_after_acceptance_resends_after_the_lease_with_the_same_message_id(
+    app, smtp
+):
     transport, inbox = smtp
     mail_id = add_mail(app)
     now = utcnow()
-    with app.app_context():
-        from idp.mail.outbox import _claim
+    with pytest.raises(KeyboardInterrupt):
+        deliver(app, CrashingTransport(transport), now=now)
+    claimed = row(app, mail_id)
+    assert claimed.sent_at is None and claimed.claimed_by and claimed.attempts == 1
+    assert claimed.claimed_until <= now + timedelta(seconds=31)  # the short lease
+    assert deliver(app, transport, now=now + timedelta(seconds=29)).sent == 0  # still held
+    assert deliver(app, transport, now=now + timedelta(seconds=31)).sent == 1
+    first, again = inbox.messages()
+    assert first["Message-ID"] == again["Message-ID"]  # the receiver can drop the duplicate
+    sent = row(app, mail_id)
+    assert sent.attempts == 2 and sent.claimed_by is None and sent.claimed_until is None
 
-        assert _claim(db.session, mail_id, now) is not None  # ... and the worker dies here
-    assert deliver(app, transport, now=now + timedelta(seconds=1)).sent == 0
-    assert deliver(app, transport, now=now + CLAIM_LEASE + timedelta(seconds=1)).sent == 1
+
+class FlakyTransport:
+    """Fails the first message with a temporary error, then hands messages to ``inner``; keeps
+    every message it was given."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.seen = inner, []
+
+    def send(self, message) -> None:
+        self.seen.append(message)
+        if len(self.seen) == 1:
+            raise TransportError("451 4.3.0 try again later")
+        self.inner.send(message)
+
+
+def test_every_attempt_carries_the_same_message_id(app, smtp):
+    transport, inbox = smtp
+    flaky = FlakyTransport(transport)
+    mail_id = add_mail(app)
+    assert deliver(app, flaky).retrying == 1
+    later = row(app, mail_id).next_try_at + timedelta(seconds=1)
+    assert deliver(app, flaky, now=later).sent == 1
+    first, second = flaky.seen
+    assert first["Message-ID"] == second["Message-ID"] == inbox.messages()[0]["Message-ID"]
+    assert re.fullmatch(rf"<outbox\.{mail_id}\.[0-9]+@localhost>", first["Message-ID"])
+
+
+class WatchingTransport:
+    """Before sending each message, reads (on its own connection) which mails are already
+    marked sent; records the time the server accepted each message."""
+
+    def __init__(self, app, inner) -> None:
+        self.app, self.inner = app, inner
+        self.sent_before: list[set[int]] = []
+        self.accepted_at: list = []
+
+    def send(self, message) -> None:
+        with self.app.app_context(), db.engine.connect() as connection:
+            done = connection.execute(
+                select(OutboxMail.id).where(OutboxMail.sent_at.is_not(None))
+            ).scalars()
+            self.sent_before.append(set(done))
+        time.sleep(0.05)
+        self.inner.send(message)
+        self.accepted_at.append(utcnow())
+
+
+def test_each_mail_is_marked_sent_right_after_it_is_sent_at_its_own_time(app, smtp):
+    transport, inbox = smtp
+    ids = [add_mail(app, to=f"klant{i}@example.be") for i in range(3)]
+    watching = WatchingTransport(app, transport)
+    assert deliver(app, watching).sent == 3
+    assert watching.sent_before == [set(), {ids[0]}, {ids[0], ids[1]}]  # not per batch
+    sent_at = [row(app, i).sent_at for i in ids]
+    for accepted, recorded in zip(watching.accepted_at, sent_at, strict=True):
+        assert recorded >= accepted  # each mail's own time, not the batch's start
+    assert sent_at == sorted(sent_at) and len(set(sent_at)) == 3
+
+
+class SlowTransport:
+    """Takes ``seconds`` to send each message (a slow SMTP server)."""
+
+    def __init__(self, inner, seconds: float) -> None:
+        self.inner, self.seconds = inner, seconds
+
+    def send(self, message) -> None:
+        time.sleep(self.seconds)
+        self.inner.send(message)
+
+
+@pytest.mark.slow
+@pytest.mark.settings(delivery_lease=3)
+def test_a_slow_send_keeps_its_lease_while_the_heartbeat_renews_it(app, smtp):
+    """A send that lasts twice the lease is not taken over by a second worker."""
+    transport, inbox = smtp
+    mail_id = add_mail(app)
+    results = []
+    first = threading.Thread(
+        target=lambda: results.append(deliver(app, SlowTransport(transport, 6)))
+    )
+    first.start()
+    deadline = time.monotonic() + 10
+    while row(app, mail_id).claimed_by is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    claimed_until = row(app, mail_id).claimed_until
+    second_rounds = []
+    while first.is_alive():
+        second_rounds.append(deliver(app, transport).sent)  # a second worker keeps looking
+        time.sleep(0.5)
+    first.join()
+    assert results[0].sent == 1 and sum(second_rounds) == 0 and len(second_rounds) >= 8
     assert len(inbox.envelopes) == 1
+    assert row(app, mail_id).attempts == 1
+    assert row(app, mail_id).sent_at > claimed_until  # it outlived its first lease
 
 
-# ---- the background worker ----------------------------------------------------------------
+# ---- the worker ---------------------------------------------------------------------------
 
 
 def wait_until(condition, timeout: float = 5.0) -> bool:
@@ -360,30 +474,46 @@ def wait_until(condition, timeout: float = 5.0) -> bool:
     return condition()
 
 
-def test_no_worker_when_the_interval_is_zero(app):
-    assert EXTENSION not in app.extensions
+def delivery_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.endswith("delivery")]
 
 
-@pytest.mark.settings(mail_worker_interval=1)
-def test_background_worker_delivers_within_seconds_and_stops(app, test_client, tmp_path):
-    worker = app.extensions[EXTENSION]
-    assert not worker.running  # no request yet: CLI commands never start one
-    try:
-        test_client.get("/.well-known/openid-configuration")
-        assert worker.running
-        mail_id = add_mail(app)
-        assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
-        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
-    finally:
-        worker.stop()
-    assert not worker.running
-    test_client.get("/.well-known/openid-configuration")
-    assert not worker.running  # a stopped worker stays stopped
+def test_the_provider_runs_no_delivery_thread(app, test_client):
+    """Delivery is the worker process's job (idp/worker.py), not a thread in each provider."""
+    mail_id = add_mail(app)
+    assert test_client.get("/.well-known/openid-configuration").status_code == 200
+    time.sleep(0.2)
+    assert delivery_threads() == []
+    assert row(app, mail_id).sent_at is None
 
 
-@pytest.mark.settings(mail_worker_interval=1)
-def test_background_worker_survives_database_errors(app, test_client, monkeypatch, caplog):
-    real = worker_module.deliver_pending
+@pytest.fixture
+def running_worker(app):
+    """The worker loop (what ``idp worker`` runs) in a thread of this process; stopped after."""
+    worker = Worker(app)
+    thread = threading.Thread(target=worker.run)
+    yield worker, thread
+    worker.stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+@pytest.mark.settings(worker_interval=1)
+def test_the_worker_delivers_without_any_request_and_stops(app, running_worker, tmp_path):
+    worker, thread = running_worker
+    thread.start()
+    mail_id = add_mail(app)
+    assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    worker.stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and delivery_threads() == []
+
+
+@pytest.mark.settings(worker_interval=1)
+def test_the_worker_survives_database_errors(app, running_worker, monkeypatch, caplog):
+    worker, thread = running_worker
+    real = outbox.deliver_pending
     calls = []
 
     def flaky(*args, **kwargs):
@@ -392,16 +522,33 @@ def test_background_worker_survives_database_errors(app, test_client, monkeypatc
             raise OperationalError("SELECT 1", {}, Exception("database is down"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(worker_module, "deliver_pending", flaky)
-    worker = app.extensions[EXTENSION]
-    try:
-        mail_id = add_mail(app)
-        test_client.get("/.well-known/openid-configuration")
-        assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
-    finally:
-        worker.stop()
+    monkeypatch.setattr(outbox, "deliver_pending", flaky)
+    mail_id = add_mail(app)
+    thread.start()
+    assert wait_until(lambda: row(app, mail_id).sent_at is not None, timeout=5)
     assert len(calls) >= 2
-    assert "mail delivery run failed" in caplog.text
+    assert "mail delivery round failed" in caplog.text
+
+
+def test_a_stop_finishes_the_message_in_hand_and_leaves_the_rest(app, smtp):
+    """What SIGTERM does (idp.worker.stop_on_signals sets the flag): no claim is left."""
+    transport, inbox = smtp
+    ids = [add_mail(app, to=f"klant{i}@example.be") for i in range(5)]
+    stop = threading.Event()
+
+    class StoppingTransport:
+        def send(self, message) -> None:
+            transport.send(message)
+            stop.set()  # the signal arrives while the first mail is being sent
+
+    with app.app_context():
+        settings = app.config["IDP"]
+        result = deliver_pending(db.session, StoppingTransport(), settings, stop=stop)
+    assert (result.sent, result.retrying, result.given_up) == (1, 0, 0)
+    rows = [row(app, i) for i in ids]
+    assert rows[0].sent_at is not None and len(inbox.envelopes) == 1
+    assert all(r.sent_at is None and r.attempts == 0 for r in rows[1:])
+    assert all(r.claimed_by is None for r in rows)
 
 
 # ---- CLI ----------------------------------------------------------------------------------
@@ -411,21 +558,21 @@ def test_cli_deliver_list_and_requeue(app, runner, tmp_path):
     add_mail(app)
     listed = runner.invoke(args=["idp", "mail", "list"])
     assert listed.exit_code == 0, listed.output
-    assert "pending 1, failed 0, sent 0" in listed.output
+    assert "waiting 1, given up 0, sent 0" in listed.output
     result = runner.invoke(args=["idp", "mail", "deliver"])
     assert result.exit_code == 0, result.output
-    assert "sent 1, deferred 0, failed 0" in result.output
+    assert "sent 1, retrying 0, given up 0" in result.output
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
-    assert "pending 0, failed 0, sent 1" in runner.invoke(args=["idp", "mail", "list"]).output
+    assert "waiting 0, given up 0, sent 1" in runner.invoke(args=["idp", "mail", "list"]).output
 
     failed_id = add_mail(app)
     with app.app_context():
-        db.session.get(OutboxMail, failed_id).failed_at = utcnow()
+        db.session.get(OutboxMail, failed_id).given_up_at = utcnow()
         db.session.commit()
-    assert "failed 1" in runner.invoke(args=["idp", "mail", "list"]).output
+    assert "given up 1" in runner.invoke(args=["idp", "mail", "list"]).output
     requeued = runner.invoke(args=["idp", "mail", "requeue"])
     assert "requeued 1" in requeued.output
-    assert "sent 1, deferred 0, failed 0" in runner.invoke(args=["idp", "mail", "deliver"]).output
+    assert "sent 1, retrying 0, given up 0" in runner.invoke(args=["idp", "mail", "deliver"]).output
 
 
 # ---- development viewer -------------------------------------------------------------------
