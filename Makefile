@@ -4,6 +4,7 @@
 #   make test   set up the same way and run the whole test suite
 #   make serve  serve the production way (granian; settings from the environment)
 #   make bench  measure the provider served by `make serve` on loopback
+#   make bench-import  time `idp customers import` on a generated file (CUSTOMERS=100000)
 
 PYTHON  ?= python3.11
 VENV    ?= .venv
@@ -19,7 +20,7 @@ THREADS ?= 4
 SERVER  ?= granian
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test serve bench lint clean-db requirements messages browser-assets screenshots
+.PHONY: setup run test serve bench bench-import lint clean-db requirements messages browser-assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +96,10 @@ bench: setup bench/node_modules/.package-lock.json
 bench/node_modules/.package-lock.json: bench/package.json bench/package-lock.json
 	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	cd bench && npm ci --no-audit --no-fund --silent
+
+CUSTOMERS ?= 100000
+bench-import: setup
+	$(BIN)/python -m bench.import_bench --customers $(CUSTOMERS) $(BENCH_IMPORT_ARGS)
 
 lint: setup
 	$(BIN)/ruff check idp clients tests bench migrations wsgi.py

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from idp.activation_keys import generate_missing as generate_activation_keys
 from idp.config import REPO_ROOT
 from idp.config import Settings
 from idp.extensions import babel
@@ -116,6 +117,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     keys_dir = settings.path(settings.keys_dir)
     if settings.is_development:
         generate_missing(keys_dir)
+        generate_activation_keys(keys_dir)
     app.extensions["idp_keyring"] = load_keyring(keys_dir)
     init_oauth(app)
     if settings.resolved_database_url().startswith("sqlite"):

@@ -13,11 +13,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import delete
 
+from idp import activation_keys
 from idp import keys as keystore
 from idp.accounts.activation import AccountCreationError
 from idp.accounts.activation import create_account
 from idp.accounts.customers import ImportError_
+from idp.accounts.customers import ImportResult
 from idp.accounts.customers import import_customers
+from idp.accounts.customers import kids_in_use
 from idp.clients_sync import RegistrationError
 from idp.clients_sync import sync_clients
 from idp.config import REPO_ROOT
@@ -58,22 +61,35 @@ def keys_group() -> None:
 
 @keys_group.command("generate")
 def keys_generate() -> None:
-    """Create missing keys (a current and a next one per algorithm); keep existing ones."""
-    made = keystore.generate_missing(_settings().path(_settings().keys_dir))
+    """Create missing keys (a current and a next one per algorithm, and a current
+    activation-code key); keep existing ones."""
+    directory = _settings().path(_settings().keys_dir)
+    made = keystore.generate_missing(directory) + activation_keys.generate_missing(directory)
     click.echo(f"generated {', '.join(made)}" if made else "keys present; nothing generated")
 
 
 @keys_group.command("rotate")
 def keys_rotate() -> None:
-    """next → current → retired, and a new next key. Restart workers afterwards."""
-    made = keystore.rotate(_settings().path(_settings().keys_dir))
-    click.echo(f"rotated; new next keys: {', '.join(made)}")
+    """next → current → retired, and a new next key; a new activation-code key. Every host
+    picks the new keys up by itself (IDP_KEYS_RELOAD_INTERVAL)."""
+    directory = _settings().path(_settings().keys_dir)
+    made = keystore.rotate(directory)
+    coded = activation_keys.rotate(directory)
+    click.echo(f"rotated; new next keys: {', '.join(made)}; new activation-code key: {coded[0]}")
 
 
 @keys_group.command("prune")
 def keys_prune() -> None:
-    """Delete retired keys, once every token they signed has expired."""
-    gone = keystore.prune(_settings().path(_settings().keys_dir))
+    """Delete retired keys, once every token they signed has expired, and the retired
+    activation-code keys no stored code hash names any more."""
+    directory = _settings().path(_settings().keys_dir)
+    in_use = kids_in_use(db.session, activation_keys.retired_kids(directory))
+    gone = keystore.prune(directory) + activation_keys.prune(directory, in_use)
+    if in_use:
+        click.echo(
+            f"kept activation-code keys {', '.join(sorted(in_use))}: codes still hashed with "
+            "them (the next customers import re-keys them)"
+        )
     click.echo(f"removed {', '.join(gone)}" if gone else "no retired key")
 
 
@@ -101,22 +117,60 @@ def customers_group() -> None:
 
 @customers_group.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-def customers_import(csv_file: TextIO) -> None:
-    """Upsert customers and contracts from CSV; nothing is imported if any line is wrong."""
+@click.option(
+    "--full",
+    is_flag=True,
+    help="The file lists every customer and contract: delete the contracts it does not name, "
+    "and the customers it does not name unless they have an account.",
+)
+@click.option(
+    "--max-removed",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="With --full: refuse a file that would remove more than this percentage of the "
+    "customers or contracts.",
+)
+def customers_import(csv_file: TextIO, full: bool, max_removed: float) -> None:
+    """Create or update customers and contracts from a billing CSV (a delta, or with --full
+    the complete list), in one transaction: nothing is imported if any line is wrong."""
     try:
-        result = import_customers(db.session, csv_file, _settings())
+        result = import_customers(
+            db.session, csv_file, _settings(), full=full, max_removed_percent=max_removed
+        )
     except ImportError_ as exc:
         db.session.rollback()
         for line in exc.errors:
             click.echo(line, err=True)
-        raise click.ClickException(f"{len(exc.errors)} error(s); nothing imported") from None
+        raise click.ClickException(f"{exc.count} error(s); nothing imported") from None
+    except activation_keys.ActivationKeyError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
     db.session.commit()
-    for note in result.notes:
-        click.echo(note)
-    click.echo(
+    for line in import_summary(result):
+        click.echo(line)
+
+
+def import_summary(result: ImportResult) -> list[str]:
+    """The lines ``customers import`` prints: notes, then what changed."""
+    lines = list(result.notes)
+    if result.notes_count > len(result.notes):
+        lines.append(f"… and {result.notes_count - len(result.notes)} more notes")
+    summary = (
         f"{result.rows} rows: {result.customers_created} customers and "
         f"{result.contracts_created} contracts created, {result.changed} changed"
     )
+    if result.codes_rekeyed:
+        summary += f", {result.codes_rekeyed} activation codes re-keyed"
+    lines.append(summary)
+    if result.removal is not None:
+        removal = result.removal
+        lines.append(
+            f"absent from the file: {removal.contracts_removed} contracts and "
+            f"{removal.customers_removed} customers removed, {removal.customers_kept} "
+            "customers kept (they have an account)"
+        )
+    return lines
 
 
 @idp_cli.group("accounts")

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from idp import create_app
+from idp.activation_keys import generate_missing as generate_activation_keys
 from idp.clients_sync import sync_clients
 from idp.extensions import db
 from idp.keys import generate_missing
@@ -34,6 +35,7 @@ def keys_template(tmp_path_factory: pytest.TempPathFactory):
     """Signing keys generated once; each test gets a copy."""
     directory = tmp_path_factory.mktemp("keys")
     generate_missing(directory)
+    generate_activation_keys(directory)
     return directory
 
 

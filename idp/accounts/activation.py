@@ -1,7 +1,8 @@
 """Customer numbers and activation codes: normalisation, format, verification with lockout,
 and the creation of an account for a customer (SPEC §2, §3.5, §3.6).
 
-Imports idp.models, idp.config and idp.accounts.{login,passwords}.
+Imports idp.models, idp.config, idp.activation_keys and idp.accounts.{login,passwords,
+activation_codes}.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from idp.accounts.login import _dummy_hash
+from idp.accounts.activation_codes import code_matches
+from idp.accounts.activation_codes import spend_equal_time
 from idp.accounts.login import find_account_by_login
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
-from idp.accounts.passwords import verify_password
+from idp.activation_keys import load_activation_keys
 from idp.config import Settings
 from idp.models.account import Account
 from idp.models.account import normalise_login
@@ -79,21 +81,22 @@ def verify_activation(
     guesses never exceed ``activation_max_failures``; a right code gives the attempts back.
     Past the limit the code is locked (``activation_locked_at``) until billing re-imports it.
     An already-activated customer has no code left to check (it is void): the number alone
-    decides, which SPEC §3.5 asks for. Unknown numbers cost one argon2 verification too.
+    decides, which SPEC §3.5 asks for. Codes are compared by their keyed hash
+    (``activation_codes``); unknown numbers cost one keyed hash too.
     """
     number = normalise_customer_number(customer_number)
+    code = normalise_activation_code(code)
+    keyring = load_activation_keys(settings.path(settings.keys_dir))
     customer = session.scalar(select(Customer).where(Customer.number == number))
     if customer is not None and customer.activated_at is not None:
         return ActivationCheck(Verification.ALREADY_ACTIVATED, customer)
     if customer is None or customer.activation_code_hash is None:
-        _spend_equal_time(code, settings)
+        spend_equal_time(keyring, number, code)
         return ActivationCheck(Verification.WRONG)
     if not _take_attempt(session, customer, settings):
-        _spend_equal_time(code, settings)
+        spend_equal_time(keyring, number, code)
         return ActivationCheck(Verification.LOCKED)
-    if not verify_password(
-        customer.activation_code_hash, normalise_activation_code(code), settings
-    ):
+    if not code_matches(keyring, customer.activation_code_hash, number, code, settings):
         if customer.failed_activations >= settings.activation_max_failures:
             customer.activation_locked_at = customer.activation_locked_at or utcnow()
         return ActivationCheck(Verification.WRONG)
@@ -117,13 +120,6 @@ def _take_attempt(session: DbSession, customer: Customer, settings: Settings) ->
         return False
     set_committed_value(customer, "failed_activations", taken)
     return True
-
-
-def _spend_equal_time(code: str, settings: Settings) -> None:
-    dummy = _dummy_hash(
-        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
-    )
-    verify_password(dummy, code, settings)
 
 
 class AccountCreationError(ValueError):

@@ -1,51 +1,68 @@
-"""Import of customers and contracts from billing (CSV), all or nothing, idempotent.
+"""Import of customers and contracts from billing (CSV): streamed, all or nothing, idempotent.
 
-Imports idp.models, idp.accounts.activation and idp.accounts.passwords.
+The file is read in batches of ``BATCH_SIZE`` lines; each batch costs a few set-based
+statements (Core ``SELECT … IN``, ``executemany`` inserts and updates, no ORM object per row),
+so memory stays bounded whatever the file's size. Everything happens in the caller's
+transaction: on ``ImportError_`` the caller rolls back and nothing is imported, however late in
+the file the faulty line is. A row that matches the database is not written, and activation
+codes are compared by their keyed hash (``idp.accounts.activation_codes``), so an unchanged
+re-import writes nothing.
+
+Any file is applied as a delta (the customers and contracts it names are created or updated;
+nothing else is touched). With ``full=True`` the file is billing's complete list: contracts it
+does not name are deleted, and so are the customers it does not name unless an account is
+linked to them (those are kept, reported, and lose the deleted contracts), refused when that
+would remove more than ``max_removed_percent`` of the customers or contracts (a truncated file).
+
+Imports idp.models, idp.config, idp.activation_keys and idp.accounts.{customer_file,
+customer_seen, customer_removal, activation_codes}.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import date
+from itertools import islice
+from typing import Any
+from typing import cast
 
+from sqlalchemy import Connection
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import select
+from sqlalchemy import update
 
-from idp.accounts.activation import is_activation_code
-from idp.accounts.activation import is_customer_number
-from idp.accounts.activation import normalise_activation_code
-from idp.accounts.activation import normalise_customer_number
-from idp.accounts.passwords import hash_password
-from idp.accounts.passwords import verify_password
+from idp.accounts import customer_seen as seen
+from idp.accounts.activation_codes import SCHEME
+from idp.accounts.activation_codes import code_matches
+from idp.accounts.activation_codes import hash_code
+from idp.accounts.activation_codes import is_legacy
+from idp.accounts.activation_codes import key_id
+from idp.accounts.customer_file import Errors
+from idp.accounts.customer_file import ImportError_
+from idp.accounts.customer_file import Row
+from idp.accounts.customer_file import read_rows
+from idp.accounts.customer_removal import Removal
+from idp.accounts.customer_removal import remove_absent
+from idp.activation_keys import ActivationKeyring
+from idp.activation_keys import load_activation_keys
 from idp.config import Settings
 from idp.models.base import DbSession
+from idp.models.base import utcnow
+from idp.models.bulk import among
+from idp.models.bulk import insert_rows
 from idp.models.customer import Contract
 from idp.models.customer import Customer
 
-HEADER = (
-    "customer_number",
-    "activation_code",
-    "holder_name",
-    "language",
-    "contract_id",
-    "energy",
-    "contract_status",
-    "start_date",
-    "end_date",
-)
-LANGUAGES = ("fr", "nl", "en", "de")
-ENERGIES = ("electricity", "gas")
-STATUSES = ("active", "pending", "ended", "cancelled")
+__all__ = ["BATCH_SIZE", "ImportError_", "ImportResult", "import_customers", "kids_in_use"]
 
-
-class ImportError_(ValueError):
-    """The file has errors; nothing was imported. ``errors`` lists them by line."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+BATCH_SIZE = 2000
+MAX_NOTES = 20
+CUSTOMER = cast(Table, Customer.__table__)
+CONTRACT = cast(Table, Contract.__table__)
 
 
 @dataclass
@@ -56,149 +73,305 @@ class ImportResult:
     customers_created: int = 0
     contracts_created: int = 0
     changed: int = 0
+    codes_rekeyed: int = 0
+    removal: Removal | None = None
     notes: list[str] = field(default_factory=list)
+    notes_count: int = 0
+
+    def note(self, text: str) -> None:
+        """Count a note; keep its text while the list is short."""
+        self.notes_count += 1
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One validated CSV line: a contract and its customer's data."""
+@dataclass(frozen=True, slots=True)
+class CustomerData:
+    """A customer's fields as the file gives them, from its first line in the batch."""
 
     line: int
     number: str
-    code: str
     holder_name: str
     language: str
-    contract_id: str
-    energy: str
-    status: str
-    start: date
-    end: date | None
+    code: str
+    code_hash: str | None
+    fingerprint: str
 
 
-def parse_rows(lines: Iterable[str]) -> list[Row]:
-    """Validate every line; raise ImportError_ listing every faulty line."""
-    reader = csv.DictReader(lines)
-    if tuple(reader.fieldnames or ()) != HEADER:
-        raise ImportError_([f"line 1: header must be {','.join(HEADER)}"])
-    rows, errors = [], []
-    for values in reader:
-        line = reader.line_num
-        try:
-            rows.append(_parse_row(line, values))
-        except ValueError as exc:
-            errors.append(f"line {line}: {exc}")
-    if errors:
-        raise ImportError_(errors)
-    return rows
+def import_customers(
+    session: DbSession,
+    lines: Iterable[str],
+    settings: Settings,
+    *,
+    full: bool = False,
+    max_removed_percent: float = 10.0,
+) -> ImportResult:
+    """Apply a billing CSV in the caller's transaction (the caller commits, or rolls back on
+    ``ImportError_``); ``full`` removes what the file does not name (see the module doc)."""
+    keyring = load_activation_keys(settings.path(settings.keys_dir))
+    connection = session.connection()
+    seen.start(connection)
+    importer = _Importer(connection, keyring, settings)
+    errors = Errors()
+    for batch in _batched(read_rows(lines, errors), BATCH_SIZE):
+        importer.result.rows += len(batch)
+        importer.apply(batch, errors)
+    seen.check_across_batches(connection, errors)
+    errors.raise_if_any()
+    if full:
+        importer.result.removal = remove_absent(
+            connection, seen.SEEN_CUSTOMER, seen.SEEN_CONTRACT, max_removed_percent
+        )
+    seen.finish(connection)
+    return importer.result
 
 
-def _parse_row(line: int, v: dict[str, str | None]) -> Row:
-    if None in v or any(v.get(k) is None for k in HEADER):
-        raise ValueError("wrong number of fields")
-    number = normalise_customer_number(v["customer_number"] or "")
-    if not is_customer_number(number):
-        raise ValueError("customer_number must be 10 digits starting with 2")
-    code = normalise_activation_code(v["activation_code"] or "")
-    if code and not is_activation_code(code):
-        raise ValueError("activation_code must be 10 digits (or empty)")
-    holder = (v["holder_name"] or "").strip()
-    if not holder or len(holder) > 200:
-        raise ValueError("holder_name is required (at most 200 characters)")
-    if v["language"] not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-    contract_id = (v["contract_id"] or "").strip()
-    if not contract_id or len(contract_id) > 64:
-        raise ValueError("contract_id is required (at most 64 characters)")
-    if v["energy"] not in ENERGIES:
-        raise ValueError(f"energy must be one of {', '.join(ENERGIES)}")
-    if v["contract_status"] not in STATUSES:
-        raise ValueError(f"contract_status must be one of {', '.join(STATUSES)}")
-    start = _iso_date(v["start_date"] or "", "start_date")
-    end = _iso_date(v["end_date"], "end_date") if v["end_date"] else None
-    if end is not None and end <= start:
-        raise ValueError("end_date must be after start_date")
-    return Row(
-        line,
-        number,
-        code,
-        holder,
-        v["language"] or "fr",
-        contract_id,
-        v["energy"] or "",
-        v["contract_status"] or "",
-        start,
-        end,
-    )
+def kids_in_use(session: DbSession, kids: Iterable[str]) -> set[str]:
+    """The activation-code key ids among ``kids`` that a stored hash still names."""
+    return {
+        kid
+        for kid in kids
+        if session.scalar(
+            select(CUSTOMER.c.id)
+            .where(CUSTOMER.c.activation_code_hash.startswith(f"{SCHEME}${kid}$", autoescape=True))
+            .limit(1)
+        )
+        is not None
+    }
 
 
-def _iso_date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{name} must be an ISO date (YYYY-MM-DD)") from None
+def _batched(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
-def import_customers(session: DbSession, lines: Iterable[str], settings: Settings) -> ImportResult:
-    """Upsert customers and contracts from CSV lines in one transaction (caller commits)."""
-    rows = parse_rows(lines)
-    result = ImportResult(rows=len(rows))
-    customers: dict[str, Customer] = {}
-    for row in rows:
-        customer = customers.get(row.number) or _upsert_customer(session, row, settings, result)
-        customers[row.number] = customer
-        _upsert_contract(session, customer, row, result)
-    session.flush()
-    return result
+class _Importer:
+    """Applies batches of rows; keeps only the running counts between batches."""
 
+    def __init__(self, connection: Connection, keyring: ActivationKeyring, settings: Settings):
+        self.connection = connection
+        self.keyring = keyring
+        self.settings = settings
+        self.result = ImportResult()
 
-def _upsert_customer(
-    session: DbSession, row: Row, settings: Settings, result: ImportResult
-) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.number == row.number))
-    if customer is None:
-        customer = Customer(number=row.number, holder_name=row.holder_name, language=row.language)
-        session.add(customer)
-        result.customers_created += 1
-    elif (customer.holder_name, customer.language) != (row.holder_name, row.language):
-        customer.holder_name, customer.language = row.holder_name, row.language
-        result.changed += 1
-    if row.code and customer.activated_at is None:
-        current = customer.activation_code_hash
-        if current is None or not verify_password(current, row.code, settings):
-            customer.activation_code_hash = hash_password(row.code, settings)
-            customer.failed_activations = 0
-            result.changed += current is not None
-    elif row.code:
-        result.notes.append(f"line {row.line}: customer already activated; code ignored")
-    return customer
+    def apply(self, rows: list[Row], errors: Errors) -> None:
+        """Check and remember one batch; write it unless the file has errors so far."""
+        customers = self._customers_of(rows, errors)
+        contracts = self._contracts_of(rows, errors)
+        seen.record(
+            self.connection,
+            [(c.number, c.line, c.fingerprint) for c in customers.values()],
+            [(row.contract_id, row.line) for row in contracts],
+        )
+        if errors:
+            return  # keep reading to list every faulty line; nothing more will be written
+        ids = self._write_customers(customers)
+        self._write_contracts(contracts, ids, errors)
 
+    def _customers_of(self, rows: list[Row], errors: Errors) -> dict[str, CustomerData]:
+        customers: dict[str, CustomerData] = {}
+        for row in rows:
+            data = customers.get(row.number)
+            if data is None:
+                customers[row.number] = self._customer_data(row)
+            elif (data.holder_name, data.language, data.code) != (
+                row.holder_name,
+                row.language,
+                row.code,
+            ):
+                errors.add(seen.differs(row.line, row.number, data.line))
+        return customers
 
-def _upsert_contract(
-    session: DbSession, customer: Customer, row: Row, result: ImportResult
-) -> None:
-    contract = session.get(Contract, row.contract_id)
-    if contract is None:
-        session.add(
-            Contract(
-                id=row.contract_id,
-                customer=customer,
-                energy=row.energy,
-                status=row.status,
-                start_date=row.start,
-                end_date=row.end,
+    def _customer_data(self, row: Row) -> CustomerData:
+        code_hash = hash_code(self.keyring, row.number, row.code) if row.code else None
+        text = f"{row.holder_name}\x00{row.language}\x00{code_hash or ''}"
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        return CustomerData(
+            row.line, row.number, row.holder_name, row.language, row.code, code_hash, fingerprint
+        )
+
+    @staticmethod
+    def _contracts_of(rows: list[Row], errors: Errors) -> list[Row]:
+        """The batch's rows, each contract once (a repeated one is an error)."""
+        first: dict[str, Row] = {}
+        for row in rows:
+            if row.contract_id in first:
+                errors.add(seen.twice(row.line, row.contract_id, first[row.contract_id].line))
+            else:
+                first[row.contract_id] = row
+        return list(first.values())
+
+    def _write_customers(self, customers: dict[str, CustomerData]) -> dict[str, int]:
+        """Insert new customers, update changed ones; return the id of every customer."""
+        existing = {
+            row.number: row
+            for row in self.connection.execute(
+                select(
+                    CUSTOMER.c.id,
+                    CUSTOMER.c.number,
+                    CUSTOMER.c.holder_name,
+                    CUSTOMER.c.language,
+                    CUSTOMER.c.activation_code_hash,
+                    CUSTOMER.c.activated_at,
+                    CUSTOMER.c.failed_activations,
+                    CUSTOMER.c.activation_locked_at,
+                ).where(among(self.connection, CUSTOMER.c.number, customers))
+            )
+        }
+        ids = {number: row.id for number, row in existing.items()}
+        plan = _CustomerWrites()
+        for data in customers.values():
+            row = existing.get(data.number)
+            if row is None:
+                plan.inserts.append(data)
+            else:
+                self._plan_update(plan, row, data)
+        ids.update(self._insert_customers(plan.inserts))
+        self._execute_updates(plan)
+        return ids
+
+    def _plan_update(self, plan: _CustomerWrites, row: Any, data: CustomerData) -> None:
+        changed = (row.holder_name, row.language) != (data.holder_name, data.language)
+        if changed:
+            plan.details.append(
+                {"b_id": row.id, "holder_name": data.holder_name, "language": data.language}
+            )
+        if data.code_hash is not None and row.activated_at is not None:
+            self.result.note(f"line {data.line}: customer already activated; code ignored")
+        elif data.code_hash is not None and row.activation_code_hash != data.code_hash:
+            if self._same_code(row, data):
+                plan.rekeys.append({"b_id": row.id, "activation_code_hash": data.code_hash})
+            else:
+                plan.new_codes.append({"b_id": row.id, "activation_code_hash": data.code_hash})
+                changed = changed or row.activation_code_hash is not None
+        self.result.changed += changed
+
+    def _same_code(self, row: Any, data: CustomerData) -> bool:
+        """Is the stored hash (another key's, or a legacy argon2id one) of the same code?
+
+        Only the failure counter depends on the answer (a new code starts it again), so a row
+        with no failures is simply re-keyed; argon2id is verified only for the rare row whose
+        counter must be kept or reset. A hash naming a deleted key keeps its counter.
+        """
+        stored = row.activation_code_hash
+        if stored is None:
+            return False
+        kid = key_id(stored)
+        if kid in self.keyring.secrets or (
+            is_legacy(stored) and (row.failed_activations or row.activation_locked_at)
+        ):
+            return code_matches(self.keyring, stored, data.number, data.code, self.settings)
+        return True
+
+    def _insert_customers(self, inserts: list[CustomerData]) -> dict[str, int]:
+        if not inserts:
+            return {}
+        now = utcnow()
+        insert_rows(
+            self.connection,
+            CUSTOMER,
+            [
+                {
+                    "number": c.number,
+                    "holder_name": c.holder_name,
+                    "language": c.language,
+                    "activation_code_hash": c.code_hash,
+                    "failed_activations": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in inserts
+            ],
+        )
+        self.result.customers_created += len(inserts)
+        numbers = [c.number for c in inserts]
+        found = self.connection.execute(
+            select(CUSTOMER.c.number, CUSTOMER.c.id).where(
+                among(self.connection, CUSTOMER.c.number, numbers)
             )
         )
-        result.contracts_created += 1
-        return
-    if (
-        contract.customer_id is not None
-        and customer.id is not None
-        and (contract.customer_id != customer.id)
-    ):
-        raise ImportError_(
-            [f"line {row.line}: contract {row.contract_id} belongs to another customer"]
-        )
-    new = (row.energy, row.status, row.start, row.end)
-    if (contract.energy, contract.status, contract.start_date, contract.end_date) != new:
-        contract.energy, contract.status, contract.start_date, contract.end_date = new
-        result.changed += 1
+        return {number: id_ for number, id_ in found}
+
+    def _execute_updates(self, plan: _CustomerWrites) -> None:
+        by_id = CUSTOMER.c.id == bindparam("b_id")
+        not_activated = CUSTOMER.c.activated_at.is_(None)
+        statements = [
+            (plan.details, update(CUSTOMER).where(by_id)),
+            # A customer who activates meanwhile keeps a void code: only unactivated rows change.
+            (plan.rekeys, update(CUSTOMER).where(by_id, not_activated)),
+            (
+                plan.new_codes,
+                update(CUSTOMER)
+                .where(by_id, not_activated)
+                .values(failed_activations=0, activation_locked_at=None),
+            ),
+        ]
+        for params, statement in statements:
+            if params:
+                self.connection.execute(statement, params)
+        self.result.codes_rekeyed += len(plan.rekeys)
+
+    def _write_contracts(self, rows: list[Row], ids: dict[str, int], errors: Errors) -> None:
+        existing = {
+            c.id: c
+            for c in self.connection.execute(
+                select(
+                    CONTRACT.c.id,
+                    CONTRACT.c.customer_id,
+                    CONTRACT.c.energy,
+                    CONTRACT.c.status,
+                    CONTRACT.c.start_date,
+                    CONTRACT.c.end_date,
+                ).where(among(self.connection, CONTRACT.c.id, [r.contract_id for r in rows]))
+            )
+        }
+        now = utcnow()
+        inserts, updates = [], []
+        for row in rows:
+            values = {
+                "energy": row.energy,
+                "status": row.status,
+                "start_date": row.start,
+                "end_date": row.end,
+            }
+            contract = existing.get(row.contract_id)
+            if contract is None:
+                inserts.append(
+                    {
+                        "id": row.contract_id,
+                        "customer_id": ids[row.number],
+                        **values,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            elif contract.customer_id != ids[row.number]:
+                errors.add(
+                    f"line {row.line}: contract {row.contract_id} belongs to another customer"
+                )
+            elif (contract.energy, contract.status, contract.start_date, contract.end_date) != (
+                row.energy,
+                row.status,
+                row.start,
+                row.end,
+            ):
+                updates.append({"b_id": row.contract_id, **values})
+        if errors:
+            return
+        insert_rows(self.connection, CONTRACT, inserts)
+        if updates:
+            self.connection.execute(
+                update(CONTRACT).where(CONTRACT.c.id == bindparam("b_id")), updates
+            )
+        self.result.contracts_created += len(inserts)
+        self.result.changed += len(updates)
+
+
+@dataclass
+class _CustomerWrites:
+    """What one batch writes to ``customer``."""
+
+    inserts: list[CustomerData] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
+    rekeys: list[dict[str, Any]] = field(default_factory=list)
+    new_codes: list[dict[str, Any]] = field(default_factory=list)
