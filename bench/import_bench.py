@@ -29,20 +29,23 @@ from idp.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+CHILD = [sys.executable, "-m", "bench.import_bench", "--child"]
 HEADER = (
     "customer_number,activation_code,holder_name,language,contract_id,energy,"
     "contract_status,start_date,end_date"
 )
 LANGUAGES = ("fr", "nl", "en", "de")
+STARTUP = "start-up (header-only file)"
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One timed command."""
+    """One timed command: its process's wall time, the import's own time, peak RSS."""
 
     name: str
     lines: int
     seconds: float
+    import_seconds: float
     peak_rss_mib: float
     output: str
 
@@ -75,18 +78,32 @@ def write_file(path: Path, customers: int, *, changed_every: int = 0, only_chang
 
 
 def run(name: str, args: list[str], env: dict[str, str], lines: int) -> Phase:
-    """Run one command; its wall time and the peak RSS of that process alone."""
+    """Run ``idp customers import <args>`` in a new process: wall time, peak RSS of that
+    process alone, and the command's own time (the process prints it last)."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        FLASK + args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        CHILD + args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     assert process.stdout is not None
-    output = process.stdout.read().decode()
+    output = process.stdout.read().decode().strip().splitlines()
     _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{name} failed:\n{output}")
-    return Phase(name, lines, seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[-1])
+        raise SystemExit(f"{name} failed:\n" + "\n".join(output))
+    command_seconds = float(output[-1])
+    return Phase(name, lines, seconds, command_seconds, usage.ru_maxrss / 1024, output[-2])
+
+
+def child(args: list[str]) -> None:
+    """Build the provider from the environment and time the CLI command, as ``flask`` runs it."""
+    from wsgi import app
+
+    start = time.perf_counter()
+    result = app.test_cli_runner().invoke(args=["idp", "customers", "import", *args])
+    elapsed = time.perf_counter() - start
+    print(result.output.strip())
+    print(f"{elapsed:.3f}")
+    raise SystemExit(result.exit_code)
 
 
 def prepare_database(url: str, reset: bool) -> None:
@@ -104,6 +121,9 @@ def prepare_database(url: str, reset: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        child(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
@@ -129,44 +149,45 @@ def measure(tmp: Path, options: argparse.Namespace) -> list[Phase]:
     }
     for command in (["db", "upgrade"], ["idp", "keys", "generate"]):
         subprocess.run(FLASK + command, cwd=ROOT, env=env, check=True, capture_output=True)
-    full, delta = tmp / "full.csv", tmp / "delta.csv"
+    empty, full, delta = tmp / "empty.csv", tmp / "full.csv", tmp / "delta.csv"
     every = max(1, round(100 / options.delta_percent))
+    write_file(empty, 0)
     lines = write_file(full, options.customers)
     phases = [
-        run("first import", ["idp", "customers", "import", str(full)], env, lines),
-        run("unchanged re-import", ["idp", "customers", "import", str(full)], env, lines),
+        run(STARTUP, [str(empty)], env, 0),
+        run("first import", [str(full)], env, lines),
+        run("unchanged re-import", [str(full)], env, lines),
     ]
     delta_lines = write_file(delta, options.customers, changed_every=every, only_changed=True)
     phases.append(
         run(
             f"delta ({options.delta_percent:g}% changed)",
-            ["idp", "customers", "import", str(delta)],
+            [str(delta)],
             env,
             delta_lines,
         )
     )
-    phases.append(
-        run("unchanged --full", ["idp", "customers", "import", "--full", str(full)], env, lines)
-    )
+    phases.append(run("unchanged --full", ["--full", str(full)], env, lines))
     return phases
 
 
 def report(phases: list[Phase], options: argparse.Namespace) -> None:
-    """Print each phase with its extrapolation."""
+    """Print each phase: process wall time, the command's own time, its extrapolation."""
     factor = options.extrapolate / options.customers
+    database = options.database_url or "SQLite (temporary file)"
+    print(f"customers import: {options.customers} customers, {database}")
     print(
-        f"customers import: {options.customers} customers, database {options.database_url or 'SQLite'}"
-    )
-    print(
-        f"{'phase':28} {'lines':>9} {'seconds':>9} {'lines/s':>9} {'peak RSS':>10}  "
-        f"at {options.extrapolate} customers"
+        f"{'phase':28} {'lines':>9} {'process s':>9} {'import s':>9} {'lines/s':>8} "
+        f"{'peak RSS':>9}  import extrapolated to {options.extrapolate} customers"
     )
     for p in phases:
+        rate = f"{p.lines / max(p.import_seconds, 1e-3):8.0f}" if p.lines else f"{'':8}"
+        scaled = f"~{p.import_seconds * factor / 60:.1f} min" if p.lines else ""
         print(
-            f"{p.name:28} {p.lines:9d} {p.seconds:9.1f} {p.lines / p.seconds:9.0f} "
-            f"{p.peak_rss_mib:8.0f} MiB  ~{p.seconds * factor / 60:.1f} min"
+            f"{p.name:28} {p.lines:9d} {p.seconds:9.1f} {p.import_seconds:9.1f} {rate} "
+            f"{p.peak_rss_mib:5.0f} MiB  {scaled}"
         )
-        print(f"{'':28} {p.output}")
+        print(f"{'':30}{p.output}")
 
 
 if __name__ == "__main__":
