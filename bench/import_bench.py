@@ -144,8 +144,6 @@ def measure(tmp: Path, options: argparse.Namespace) -> list[Phase]:
         "IDP_ENV": "development",
         "IDP_DATABASE_URL": url,
         "IDP_KEYS_DIR": str(tmp / "keys"),
-        "IDP_MAIL_WORKER_INTERVAL": "0",
-        "IDP_LOGOUT_WORKER_INTERVAL": "0",
     }
     for command in (["db", "upgrade"], ["idp", "keys", "generate"]):
         subprocess.run(FLASK + command, cwd=ROOT, env=env, check=True, capture_output=True)
