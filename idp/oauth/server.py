@@ -121,10 +121,11 @@ def _is_uri_text(value: str) -> bool:
 
 def authenticate_client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
     """RFC 6749 §2.3.1 HTTP Basic; credentials that are not UTF-8 (RFC 7617 §2.1) fail like wrong
-    ones instead of escaping Authlib as UnicodeDecodeError (a 500)."""
+    ones instead of escaping Authlib as UnicodeDecodeError (a 500), and so does a header of
+    blanks only (``"\xa0 \xa0"``: Authlib's ``split(None, 1)`` finds no parts, a ValueError)."""
     try:
         return authlib_client_secret_basic(query_client, request)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, ValueError):
         return None
 
 

@@ -542,6 +542,20 @@ REVOKE = [
         data={"token": "x"},
         headers={"Authorization": basic_raw(b"\xff:\xff")},
     ),
+    # Found by the fuzz pass (tests/property): a header of blanks only (NBSP, space, NBSP: a
+    # server strips only SP and HTAB) made Authlib's split find no parts — a 500.
+    *(
+        case(
+            f"{path.strip('/')}-authorization-header-of-blanks",
+            "POST",
+            path,
+            OAUTH_ERROR,
+            data={"token": "x", "grant_type": "refresh_token", "refresh_token": "x"},
+            headers={"Authorization": "\xa0 \xa0"},
+            status=(400, 401),
+        )
+        for path in ("/token", "/revoke", "/introspect")
+    ),
     case("revoke-get-not-allowed", "GET", "/revoke", OAUTH_ERROR, status=(405,)),
 ]
 
