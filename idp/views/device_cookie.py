@@ -25,6 +25,7 @@ from idp.config import Settings
 from idp.extensions import limiter
 from idp.models.account import normalise_login
 from idp.models.base import random_token
+from idp.oauth.sessions import host_cookie_name
 from idp.throttle import subject_key
 
 SALT = "login-device"
@@ -40,7 +41,7 @@ def _settings() -> Settings:
 
 def cookie_name() -> str:
     """``__Host-`` prefixed over HTTPS (Secure, Path=/, no Domain: RFC 6265bis §4.1.3.2)."""
-    return "__Host-idp_device" if _settings().uses_https else "idp_device"
+    return host_cookie_name("idp_device", _settings())
 
 
 def _serializer() -> URLSafeTimedSerializer:
