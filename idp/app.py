@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from idp.activation_keys import generate_missing as generate_activation_keys
 from idp.config import REPO_ROOT
 from idp.config import Settings
+from idp.documents import serve_documents
 from idp.extensions import babel
 from idp.extensions import csrf
 from idp.extensions import db
@@ -52,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _configure(app, settings)
     _init_extensions(app, settings)
     _register_blueprints(app)
+    _limits_only_where_declared(app)
     from idp.cli import init_cli
     from idp.views.errors import init_error_handlers
 
@@ -59,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_error_handlers(app)
     init_security(app)
     init_i18n(app)
+    app.wsgi_app = serve_documents(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = percent_encode_raw_query(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
@@ -88,7 +91,11 @@ def _configure(app: Flask, settings: Settings) -> None:
         IDP=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A pre-ping finds server connections a restart or a network cut killed; a SQLite file
+        # has none, and the ping would be one more statement on every request.
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not settings.resolved_database_url().startswith("sqlite")
+        },
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_NAME=host_cookie_name(BROWSER_COOKIE, settings),
         SESSION_COOKIE_PATH="/",  # the __Host- prefix requires Path=/ and no Domain
@@ -122,6 +129,16 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     init_oauth(app)
     if settings.resolved_database_url().startswith("sqlite"):
         _enable_sqlite_pragmas(app)
+
+
+def _limits_only_where_declared(app: Flask) -> None:
+    """Every rate limit is declared on its route, whose decorator checks it. Flask-Limiter's
+    app-wide hook only looks for default, application and blueprint limits, on every request;
+    with none declared it is dropped (kept as soon as one is)."""
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or manager._blueprint_limits:
+        return
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def _enable_sqlite_pragmas(app: Flask) -> None:

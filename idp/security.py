@@ -11,6 +11,7 @@ from flask import abort
 from flask import current_app
 from flask import request
 
+from idp.config import Settings
 from idp.oauth.sessions import LEGACY_COOKIES
 
 PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")
@@ -23,15 +24,27 @@ CSP = (
 )
 
 
-def add_security_headers(response: Response) -> Response:
-    """RFC 9700 §4.16 (clickjacking) and the usual hardening headers."""
-    settings = current_app.config["IDP"]
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+def hardening_headers(settings: Settings) -> list[tuple[str, str]]:
+    """RFC 9700 §4.16 (clickjacking) and the usual hardening headers, the same on every answer."""
+    headers = [
+        ("Content-Security-Policy", CSP),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
     if settings.uses_https:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
+def add_security_headers(response: Response) -> Response:
+    """The hardening headers (a page's own CSP kept) and no-store unless cacheable."""
+    settings = current_app.config["IDP"]
+    for name, value in hardening_headers(settings):
+        if name == "Content-Security-Policy":
+            response.headers.setdefault(name, value)
+        else:
+            response.headers[name] = value
     if not request.path.startswith("/static/") and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
     if settings.uses_https:

@@ -13,15 +13,21 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from idp.models.account import Account
 from idp.models.base import Base
+from idp.models.base import DbSession
 from idp.models.base import TimestampMixin
 from idp.models.base import token_hash
 from idp.models.base import utcnow
+from idp.models.customer import Customer
 from idp.uris import uri_is_registered
 
 
@@ -201,3 +207,30 @@ class Token(Base):
             and self.refresh_expires_at is not None
             and utcnow() < self.refresh_expires_at
         )
+
+
+def _holder(account: InstrumentedAttribute[Account]) -> _AbstractLoad:
+    """The account with its customers and their contracts: everything the claims read."""
+    return joinedload(account).joinedload(Account.customers).joinedload(Customer.contracts)
+
+
+def load_code(session: DbSession, code_hash: str) -> AuthorizationCode | None:
+    """The code with this hash and its account's claims data, in one statement."""
+    statement = (
+        select(AuthorizationCode)
+        .where(AuthorizationCode.code_hash == code_hash)
+        .options(_holder(AuthorizationCode.account))
+    )
+    return session.scalars(statement).unique().one_or_none()
+
+
+def load_token(session: DbSession, column: InstrumentedAttribute[Any], digest: str) -> Token | None:
+    """The token whose ``column`` (access or refresh token hash) is ``digest``, with its client
+    and its account's claims data, in one statement (userinfo, introspection and a refresh
+    read nothing else)."""
+    statement = (
+        select(Token)
+        .where(column == digest)
+        .options(_holder(Token.account), joinedload(Token.client))
+    )
+    return session.scalars(statement).unique().one_or_none()

@@ -10,7 +10,6 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from flask import request as flask_request
-from sqlalchemy import select
 from sqlalchemy import update
 
 from idp.extensions import db
@@ -18,6 +17,7 @@ from idp.models.account import ACTIVE
 from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.oauth import Token
+from idp.models.oauth import load_token
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
 
@@ -32,7 +32,7 @@ def find_token(value: str, hint: str | None) -> Token | None:
     if hint == "refresh_token":
         columns.reverse()
     for column in columns:
-        token = db.session.scalar(select(Token).where(column == digest))
+        token = load_token(db.session, column, digest)
         if token is not None:
             return token
     return None
@@ -113,9 +113,7 @@ class AccessTokenValidator(BearerTokenValidator):
     """RFC 6750 bearer tokens, looked up by hash; a disabled account's tokens stop working."""
 
     def authenticate_token(self, token_string):
-        token = db.session.scalar(
-            select(Token).where(Token.access_token_hash == token_hash(token_string))
-        )
+        token = load_token(db.session, Token.access_token_hash, token_hash(token_string))
         if token is not None and token.account.status != ACTIVE:
             return None
         return token

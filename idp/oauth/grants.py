@@ -32,6 +32,8 @@ from idp.models.base import utcnow
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Client
 from idp.models.oauth import Token
+from idp.models.oauth import load_code
+from idp.models.oauth import load_token
 from idp.models.op_session import SessionClient
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
@@ -149,9 +151,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             db.session.add(SessionClient(**link))
 
     def query_authorization_code(self, code, client):
-        item = db.session.scalar(
-            select(AuthorizationCode).where(AuthorizationCode.code_hash == token_hash(code))
-        )
+        item = load_code(db.session, token_hash(code))
         if item is None or item.client_id != client.client_id or item.is_expired():
             return None
         if item.used_at is not None:
@@ -195,9 +195,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
-        item = db.session.scalar(
-            select(Token).where(Token.refresh_token_hash == token_hash(refresh_token))
-        )
+        item = load_token(db.session, Token.refresh_token_hash, token_hash(refresh_token))
         if item is None:
             return None
         if item.refresh_used_at is not None and item.revoked_at is None:

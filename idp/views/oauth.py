@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import current_app
 from flask import g
-from flask import jsonify
 from flask import redirect
 from flask import request
 from flask import session
@@ -18,7 +17,6 @@ from idp.oauth.authorize import Outcome
 from idp.oauth.authorize import foreign_interaction
 from idp.oauth.authorize import resume_authorization
 from idp.oauth.authorize import start_authorization
-from idp.oauth.discovery import provider_metadata
 from idp.oauth.interaction import interaction_url
 from idp.oauth.server import server
 from idp.oauth.sessions import cookie_name
@@ -124,20 +122,10 @@ def introspect() -> Response:
 
 
 @bp.route("/.well-known/openid-configuration")
-def openid_configuration() -> Response:
-    """OIDC Discovery 1.0 §4."""
-    response = jsonify(provider_metadata(context.settings()))
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    return response
-
-
 @bp.route("/jwks.json")
-def jwks() -> Response:
-    """RFC 7517 §5: the public keys, next and retired ones included."""
-    response = jsonify(current_app.extensions["idp_keyring"].jwks)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    return response
+def published_document() -> Response:
+    """OIDC Discovery 1.0 §4 and RFC 7517 §5 (next and retired keys included): the documents
+    prepared by idp/documents.py, which answers GET and HEAD before Flask; Flask answers 405 to
+    other methods here."""
+    document = current_app.extensions["idp_documents"].for_path(request.path)
+    return Response(document.body, headers=document.headers)

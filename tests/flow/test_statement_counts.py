@@ -1,0 +1,69 @@
+"""The token paths read what they need in one statement: no lazy loads of the account, its
+customers and contracts, or the client (counted SQL statements, not time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from idp.extensions import db
+from tests.oidc import AuthorizationRequest
+from tests.oidc import introspect
+from tests.oidc import login_and_get_tokens
+from tests.oidc import refresh
+from tests.oidc import userinfo
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs inside the block (SELECT/INSERT/UPDATE/DELETE)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.postgres
+def test_userinfo_reads_token_account_customers_contracts_and_client_in_one_select(
+    app, test_client
+):
+    """OIDC Core §5.3 with the eligibility claim (SPEC §4) computed from current contracts."""
+    tokens = login_and_get_tokens(test_client)
+    with statements(app) as seen:
+        response = userinfo(test_client, tokens["access_token"])
+    assert response.status_code == 200 and response.get_json()["eligibility"]["eligible"]
+    assert [s for s in seen if s != "SELECT 1"].count("SELECT") == 1, seen
+
+
+@pytest.mark.postgres
+def test_introspection_reads_the_token_in_one_select(app, test_client):
+    """RFC 7662 §2: one SELECT for the client, one for the token with its account."""
+    tokens = login_and_get_tokens(test_client, AuthorizationRequest.customer_space())
+    with statements(app) as seen:
+        response = introspect(test_client, tokens["access_token"])
+    assert response.status_code == 200 and response.get_json()["active"] is True
+    assert seen.count("SELECT") <= 2, seen
+
+
+@pytest.mark.postgres
+def test_refresh_is_two_selects_one_claim_one_insert(app, test_client):
+    """RFC 9700 §4.14.2 rotation: the client and the token with everything the new ID token's
+    claims need (OIDC Core §12.2), the conditional UPDATE that claims it, the INSERT of the
+    successor; no lazy loads."""
+    tokens = login_and_get_tokens(test_client)
+    with statements(app) as seen:
+        response = refresh(test_client, tokens["refresh_token"])
+    assert response.status_code == 200 and response.get_json()["id_token"]
+    assert seen.count("SELECT") <= 2, seen
+    assert seen.count("UPDATE") == 1 and seen.count("INSERT") == 1, seen
