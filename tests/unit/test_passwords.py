@@ -156,3 +156,32 @@ def test_disabled_account_returns_none_even_with_the_right_password(app):
         newer = dataclasses.replace(settings, argon2_memory_cost=2048)
         assert authenticate(db.session, DEMO_ACTIVE, DEMO_PASSWORD, newer) is None
         assert account.password_hash == old_hash  # no rehash for a refused login
+
+
+# The same password hashed at the production parameters by three builds of argon2: the
+# portable wheel of argon2-cffi-bindings, its source build for AVX2 (-march=x86-64-v3, what
+# `make setup` installs on such a CPU) and @node-rs/argon2 (the benchmark's peer).
+PHC_FROM_OTHER_BUILDS = [
+    pytest.param(
+        "$argon2id$v=19$m=19456,t=2,p=1$ULEXtH18z1FXE4ud1UT3YQ$5ej5PqTR/sSwb3cBgNeWGD//c09dAF6KO336GByXUAY",
+        id="portable-wheel",
+    ),
+    pytest.param(
+        "$argon2id$v=19$m=19456,t=2,p=1$avhH1y2SLGCpIkyO/ePBcw$nyuVTB6UNMaDFKpe16v8hyVXRJOMsDfFVW1+tTOLTiQ",
+        id="avx2-source-build",
+    ),
+    pytest.param(
+        "$argon2id$v=19$m=19456,t=2,p=1$9JzoP7SzD+XaXBbe5yxsGQ$U6/y3iLnjKc8cQTrjFSvLK0cJ6jXhHVn3y1/YQ7VLvs",
+        id="node-rs-argon2",
+    ),
+]
+
+
+@pytest.mark.parametrize("stored", PHC_FROM_OTHER_BUILDS)
+def test_hashes_made_by_other_argon2_builds_still_verify(stored):
+    """Whichever argon2 build `make setup` picked, stored hashes keep verifying (PHC strings,
+    RFC 9106): a right password passes, a wrong one fails, and no rehash is asked for."""
+    settings = Settings()
+    assert verify_password(stored, DEMO_PASSWORD, settings)
+    assert not verify_password(stored, DEMO_PASSWORD + "x", settings)
+    assert not needs_rehash(stored, settings)
