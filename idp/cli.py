@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
-from typing import TextIO
 
 import click
 from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete
 
 from idp import activation_keys
 from idp import keys as keystore
 from idp.accounts.activation import AccountCreationError
 from idp.accounts.activation import create_account
-from idp.accounts.customers import ImportError_
-from idp.accounts.customers import ImportResult
-from idp.accounts.customers import import_customers
 from idp.accounts.customers import kids_in_use
+from idp.cli_customers import customers_group
 from idp.clients_sync import RegistrationError
 from idp.clients_sync import sync_clients
 from idp.config import REPO_ROOT
@@ -34,12 +30,11 @@ from idp.mail.outbox import deliver_pending
 from idp.mail.outbox import forget_old_contexts
 from idp.mail.outbox import requeue_given_up
 from idp.mail.transports import transport_for
-from idp.models.base import rowcount
-from idp.models.base import utcnow
-from idp.models.oauth import AuthorizationCode
-from idp.models.op_session import Interaction
 from idp.oauth.backchannel import deliver_pending as deliver_logout_tokens
 from idp.oauth.backchannel import purge_finished as purge_finished_logout_tokens
+from idp.purge import BATCH_SIZE
+from idp.purge import KEEP_SENT
+from idp.purge import purge
 from idp.seed import seed_demo
 from idp.worker import worker_command
 
@@ -47,6 +42,9 @@ from idp.worker import worker_command
 # under ``app.test_cli_runner()`` (``flask`` itself pushes one for any command).
 idp_cli = AppGroup("idp", help="Operate the customer-space identity provider.")
 idp_cli.add_command(worker_command)
+
+
+idp_cli.add_command(customers_group)
 
 
 def _settings() -> Settings:
@@ -110,69 +108,6 @@ def clients_sync() -> None:
     click.echo(f"clients synced: {', '.join(ids)}")
 
 
-@idp_cli.group("customers")
-def customers_group() -> None:
-    """Customers imported from billing."""
-
-
-@customers_group.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-@click.option(
-    "--full",
-    is_flag=True,
-    help="The file lists every customer and contract: delete the contracts it does not name, "
-    "and the customers it does not name unless they have an account.",
-)
-@click.option(
-    "--max-removed",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(0, 100),
-    help="With --full: refuse a file that would remove more than this percentage of the "
-    "customers or contracts.",
-)
-def customers_import(csv_file: TextIO, full: bool, max_removed: float) -> None:
-    """Create or update customers and contracts from a billing CSV (a delta, or with --full
-    the complete list), in one transaction: nothing is imported if any line is wrong."""
-    try:
-        result = import_customers(
-            db.session, csv_file, _settings(), full=full, max_removed_percent=max_removed
-        )
-    except ImportError_ as exc:
-        db.session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        raise click.ClickException(f"{exc.count} error(s); nothing imported") from None
-    except activation_keys.ActivationKeyError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
-    for line in import_summary(result):
-        click.echo(line)
-
-
-def import_summary(result: ImportResult) -> list[str]:
-    """The lines ``customers import`` prints: notes, then what changed."""
-    lines = list(result.notes)
-    if result.notes_count > len(result.notes):
-        lines.append(f"… and {result.notes_count - len(result.notes)} more notes")
-    summary = (
-        f"{result.rows} rows: {result.customers_created} customers and "
-        f"{result.contracts_created} contracts created, {result.changed} changed"
-    )
-    if result.codes_rekeyed:
-        summary += f", {result.codes_rekeyed} activation codes re-keyed"
-    lines.append(summary)
-    if result.removal is not None:
-        removal = result.removal
-        lines.append(
-            f"absent from the file: {removal.contracts_removed} contracts and "
-            f"{removal.customers_removed} customers removed, {removal.customers_kept} "
-            "customers kept (they have an account)"
-        )
-    return lines
-
-
 @idp_cli.group("accounts")
 def accounts_group() -> None:
     """Customer-space accounts."""
@@ -221,15 +156,34 @@ def docs_config() -> None:
 
 
 @idp_cli.command("purge")
-def purge() -> None:
-    """Delete expired authorization codes and interactions."""
-    cutoff = utcnow() - timedelta(hours=1)
-    codes = db.session.execute(
-        delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff)
+@click.option(
+    "--batch-size",
+    default=BATCH_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows deleted per transaction.",
+)
+@click.option(
+    "--keep-days",
+    default=KEEP_SENT.days,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep sent mails and logout notifications this long.",
+)
+@click.option(
+    "--pause",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to wait between batches (room for the requests being served).",
+)
+def purge_command(batch_size: int, keep_days: int, pause: float) -> None:
+    """Delete expired codes, tokens, sessions, pending logins, dead registration links,
+    expired password resets and old sent mail, in batches; safe while serving."""
+    counts = purge(
+        db.session, keep_sent=timedelta(days=keep_days), batch_size=batch_size, pause=pause
     )
-    pending = db.session.execute(delete(Interaction).where(Interaction.expires_at < cutoff))
-    db.session.commit()
-    click.echo(f"purged {rowcount(codes)} codes, {rowcount(pending)} interactions")
+    click.echo("purged " + ", ".join(f"{count} {name}" for name, count in counts.items()))
 
 
 @idp_cli.group("mail")

@@ -3,6 +3,8 @@
 from idp.models.account import Account
 from idp.models.account import AccountCustomer
 from idp.models.base import Base
+from idp.models.billing import BillingEvent
+from idp.models.billing import BillingLink
 from idp.models.customer import Contract
 from idp.models.customer import Customer
 from idp.models.logout import LogoutNotification
@@ -21,6 +23,8 @@ __all__ = [
     "AccountCustomer",
     "AuthorizationCode",
     "Base",
+    "BillingEvent",
+    "BillingLink",
     "Client",
     "Contract",
     "Customer",

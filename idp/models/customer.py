@@ -47,7 +47,9 @@ class Contract(TimestampMixin, Base):
     __tablename__ = "contract"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
     energy: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     start_date: Mapped[date]

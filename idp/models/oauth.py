@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -104,7 +105,9 @@ class AuthorizationCode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
     redirect_uri: Mapped[str] = mapped_column(String(2000))
     scope: Mapped[str] = mapped_column(String(255))
     nonce: Mapped[str | None] = mapped_column(String(512))
@@ -114,7 +117,7 @@ class AuthorizationCode(Base):
     auth_time: Mapped[datetime]
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
@@ -152,12 +155,16 @@ class Token(Base):
     """
 
     __tablename__ = "oauth_token"
+    # ``idp purge``: rows whose refresh token (or, without one, access token) has expired.
+    __table_args__ = (Index("ix_oauth_token_expiry", "refresh_expires_at", "access_expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
     scope: Mapped[str] = mapped_column(String(255))
     family_id: Mapped[str] = mapped_column(String(64), index=True)
     code_id: Mapped[int | None] = mapped_column(index=True)
