@@ -127,7 +127,7 @@ def provider_env(tmp: Path, port: int, database_url: str) -> dict[str, str]:
         "IDP_DATABASE_URL": database_url,
         "IDP_KEYS_DIR": str(tmp / "keys"),
         "IDP_MAIL_OUTBOX_DIR": str(tmp / "mail"),
-        "IDP_CUSTOMER_SPACE_SECRET": SECRET,
+        "IDP_CLIENT_SECRET__CUSTOMER_SPACE": SECRET,
         "IDP_LOGIN_RATE_LIMIT": "1000000/minute",
         "IDP_LOG_LEVEL": "WARNING",
     }

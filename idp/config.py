@@ -8,6 +8,7 @@ start on development defaults. Imports nothing from the rest of ``idp``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -19,7 +20,11 @@ PREFIX = "IDP_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
-DEV_CUSTOMER_SPACE_SECRET = "dev-customer-space-secret"
+CLIENT_SECRET_PREFIX = "IDP_CLIENT_SECRET__"
+CLIENT_SECRET_FILE_PREFIX = "IDP_CLIENT_SECRET_FILE__"
+RENAMED = {"IDP_CUSTOMER_SPACE_SECRET": "IDP_CLIENT_SECRET__CUSTOMER_SPACE"}
+_ENV_SAFE = re.compile(r"[A-Z0-9_]+")
+_DEV_CLIENT_SECRET = re.compile(r"dev-.*-secret")
 
 
 class ConfigError(ValueError):
@@ -29,6 +34,23 @@ class ConfigError(ValueError):
 def setting(default: Any, doc: str) -> Any:
     """Declare a setting with its default and its one-line documentation."""
     return field(default=default, metadata={"doc": doc})
+
+
+def per_client_setting(prefix: str, doc: str) -> Any:
+    """Declare a family of variables ``<prefix><CLIENT_ID>`` (one per client), read into a
+    mapping from the env-safe client id (``client_env_name``) to the value."""
+    return field(default_factory=dict, metadata={"doc": doc, "prefix": prefix})
+
+
+def client_env_name(client_id: str) -> str:
+    """A client id as it appears in variable names: ASCII upper case, every character other
+    than a letter or digit written ``_`` (``customer-space`` → ``CUSTOMER_SPACE``)."""
+    return re.sub(r"[^A-Z0-9]", "_", client_id.upper())
+
+
+def development_client_secret(client_id: str) -> str:
+    """The secret a confidential client gets in development when none is set."""
+    return f"dev-{client_id}-secret"
 
 
 @dataclass(frozen=True)
@@ -51,9 +73,15 @@ class Settings:
     clients_file: str = setting(
         "clients/registrations.toml", "Client registrations loaded by `idp clients sync`."
     )
-    customer_space_secret: str = setting(
-        DEV_CUSTOMER_SPACE_SECRET,
-        "Client secret of `customer-space`; the default is accepted only in development.",
+    client_secrets: dict[str, str] = per_client_setting(
+        CLIENT_SECRET_PREFIX,
+        "Client secret of a confidential client (`customer-space` → "
+        "`IDP_CLIENT_SECRET__CUSTOMER_SPACE`). Unset in development: `dev-<client_id>-secret`; "
+        "production refuses that and a missing one.",
+    )
+    client_secret_files: dict[str, str] = per_client_setting(
+        CLIENT_SECRET_FILE_PREFIX,
+        "Instead of the above: a file holding the client secret (e.g. a mounted secret).",
     )
     access_token_ttl: int = setting(600, "Access token lifetime, seconds.")
     refresh_token_ttl: int = setting(30 * 24 * 3600, "Refresh token lifetime, seconds.")
@@ -143,10 +171,17 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Build settings from ``IDP_*`` variables (unknown ones are an error) and overrides."""
         known = {f.name: f for f in dataclasses.fields(cls)}
-        values: dict[str, Any] = {}
+        families = {f.metadata["prefix"]: f.name for f in known.values() if "prefix" in f.metadata}
+        values: dict[str, Any] = {name: {} for name in families.values()}
         for key, raw in environ.items():
             if not key.startswith(PREFIX) or key.startswith("IDP_TEST_"):
                 continue
+            family = next((p for p in families if key.startswith(p)), None)
+            if family is not None:
+                values[families[family]][_client_key(key, family)] = raw
+                continue
+            if key in RENAMED:
+                raise ConfigError(f"{key} was renamed {RENAMED[key]}")
             name = key[len(PREFIX) :].lower()
             if name not in known:
                 raise ConfigError(f"unknown setting {key}")
@@ -213,14 +248,25 @@ class Settings:
             problems.append("IDP_SECRET_KEY (set 32+ random characters)")
         if not self.uses_https:
             problems.append("IDP_ISSUER (https:// is required, OIDC Discovery §3)")
-        if self.customer_space_secret == DEV_CUSTOMER_SPACE_SECRET:
-            problems.append("IDP_CUSTOMER_SPACE_SECRET")
+        problems += [
+            f"{CLIENT_SECRET_PREFIX}{key}"
+            for key, secret in sorted(self.client_secrets.items())
+            if _DEV_CLIENT_SECRET.fullmatch(secret)
+        ]
         if not self.smtp_url:
             problems.append("IDP_SMTP_URL (the development mail directory is not a mail server)")
         if not self.database_url or self.database_url.startswith("sqlite"):
             problems.append("IDP_DATABASE_URL (PostgreSQL in production)")
         if problems:
             raise ConfigError("production refuses development defaults: " + ", ".join(problems))
+
+
+def _client_key(key: str, prefix: str) -> str:
+    """The env-safe client id of a per-client variable; a malformed one is refused."""
+    suffix = key[len(prefix) :]
+    if not _ENV_SAFE.fullmatch(suffix):
+        raise ConfigError(f"{key}: write the client id in upper case, '_' for other characters")
+    return suffix
 
 
 def _parse(f: dataclasses.Field[Any], raw: str, key: str) -> Any:
@@ -237,8 +283,12 @@ def settings_table() -> str:
     lines = ["| variable | type | default | meaning |", "|---|---|---|---|"]
     for f in dataclasses.fields(Settings):
         kind = "int" if f.type in ("int", int) else "str"
-        default = f"`{f.default}`" if f.default != "" else "(empty)"
-        lines.append(f"| `{PREFIX}{f.name.upper()}` | {kind} | {default} | {f.metadata['doc']} |")
+        if "prefix" in f.metadata:
+            variable, default = f"{f.metadata['prefix']}<CLIENT_ID>", "(unset)"
+        else:
+            variable = f"{PREFIX}{f.name.upper()}"
+            default = f"`{f.default}`" if f.default != "" else "(empty)"
+        lines.append(f"| `{variable}` | {kind} | {default} | {f.metadata['doc']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ test_client, runner, demo data, the two client rows, and keys generated once per
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from idp import create_app
 from idp.activation_keys import generate_missing as generate_activation_keys
 from idp.clients_sync import sync_clients
+from idp.config import REPO_ROOT
 from idp.extensions import db
 from idp.keys import generate_missing
 from idp.models import Base
@@ -131,6 +133,31 @@ def customer_space(app):
         client = db.session.get(Client, "customer-space")
         db.session.expunge(client)
         return client
+
+
+def toml_value(value) -> str:
+    """A TOML value for str, bool, int, list and dict (inline tables) — enough for a client
+    registration with an inline ``jwks``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are TOML basic-string escapes
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+
+
+def registrations_with(directory, clients: dict[str, dict]) -> str:
+    """A copy of clients/registrations.toml with more ``[clients.<id>]`` tables; its path."""
+    text = (REPO_ROOT / "clients" / "registrations.toml").read_text()
+    for client_id, reg in clients.items():
+        text += f"\n[clients.{json.dumps(client_id)}]\n"
+        text += "".join(f"{k} = {toml_value(v)}\n" for k, v in reg.items())
+    path = directory / "registrations.toml"
+    path.write_text(text)
+    return str(path)
 
 
 def csrf_token(html: str) -> str:

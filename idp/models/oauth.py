@@ -50,6 +50,10 @@ class Client(TimestampMixin, Base):
     initiate_login_uri: Mapped[str | None] = mapped_column(String(500))
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    # private_key_jwt (RFC 7523 §2.2, OIDC Core §9): the client's public keys, inline or by URL
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(500))
+    token_endpoint_auth_signing_alg: Mapped[str | None] = mapped_column(String(16))
 
     # ---- Authlib ClientMixin protocol ------------------------------------------------
     def get_client_id(self) -> str:

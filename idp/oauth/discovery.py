@@ -8,7 +8,9 @@ from typing import Any
 from idp.config import Settings
 from idp.oauth.claims import CLAIMS_SUPPORTED
 from idp.oauth.claims import SCOPES_SUPPORTED
-from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.client_auth import ASSERTION_ALGORITHMS
+from idp.oauth.client_auth import CLIENT_AUTH_METHODS
+from idp.oauth.client_auth import CONFIDENTIAL_METHODS
 
 
 def provider_metadata(settings: Settings) -> dict[str, Any]:
@@ -30,11 +32,11 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-        ],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": False,

@@ -20,6 +20,8 @@ from idp.models.oauth import Token
 from idp.models.oauth import load_token
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
+from idp.oauth.client_auth import CLIENT_AUTH_METHODS as ANY_CLIENT
+from idp.oauth.client_auth import CONFIDENTIAL_METHODS
 
 REALM = "userinfo"
 FORM = "application/x-www-form-urlencoded"
@@ -55,7 +57,7 @@ def _presented_refresh(token: Token) -> bool:
 class Revocation(RevocationEndpoint):
     """RFC 7009. Public clients may revoke their own tokens (RFC 7009 §5)."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ANY_CLIENT
 
     def query_token(self, token_string, token_type_hint):
         return query_presented(token_string, token_type_hint)
@@ -75,7 +77,7 @@ class Revocation(RevocationEndpoint):
 class Introspection(IntrospectionEndpoint):
     """RFC 7662, for confidential clients about their own tokens (§2.1 requires client auth)."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return query_presented(token_string, token_type_hint)

@@ -38,8 +38,7 @@ from idp.models.op_session import SessionClient
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
 from idp.oauth.claims import issue_id_token
-
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+from idp.oauth.client_auth import CLIENT_AUTH_METHODS
 
 
 def _active(account: Account | None) -> Account | None:

@@ -14,9 +14,6 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
-from authlib.oauth2.rfc6749.authenticate_client import (
-    authenticate_client_secret_basic as authlib_client_secret_basic,
-)
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
@@ -28,6 +25,8 @@ from idp.models.oauth import Client
 from idp.models.oauth import Token
 from idp.oauth import context
 from idp.oauth.checks import AuthorizationRequestChecks
+from idp.oauth.client_auth import PrivateKeyJWT
+from idp.oauth.client_auth import authenticate_client_secret_basic
 from idp.oauth.endpoints import Introspection
 from idp.oauth.endpoints import Revocation
 from idp.oauth.endpoints import UserInfo
@@ -119,16 +118,6 @@ def _is_uri_text(value: str) -> bool:
     return True
 
 
-def authenticate_client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
-    """RFC 6749 §2.3.1 HTTP Basic; credentials that are not UTF-8 (RFC 7617 §2.1) fail like wrong
-    ones instead of escaping Authlib as UnicodeDecodeError (a 500), and so does a header of
-    blanks only (``"\xa0 \xa0"``: Authlib's ``split(None, 1)`` finds no parts, a ValueError)."""
-    try:
-        return authlib_client_secret_basic(query_client, request)
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
 def query_client(client_id: str) -> Client | None:
     """The registered client, or None."""
     if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
@@ -194,6 +183,7 @@ def init_oauth(app: Flask) -> None:
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.register_token_generator("default", generate_bearer_token)
     server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     if getattr(server, "_idp_configured", False):
         return
     server.register_grant(

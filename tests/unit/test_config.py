@@ -8,6 +8,7 @@ import pytest
 from idp.config import REPO_ROOT
 from idp.config import ConfigError
 from idp.config import Settings
+from idp.config import client_env_name
 from idp.config import configuration_table
 
 DEV = {"IDP_ENV": "development"}
@@ -15,7 +16,7 @@ PRODUCTION = {
     "IDP_ENV": "production",
     "IDP_ISSUER": "https://login.example.be",
     "IDP_SECRET_KEY": "k" * 48,
-    "IDP_CUSTOMER_SPACE_SECRET": "a-real-secret-from-the-vault",
+    "IDP_CLIENT_SECRET__CUSTOMER_SPACE": "a-real-secret-from-the-vault",
     "IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp",
     "IDP_SMTP_URL": "smtp://mail.example.be:587?starttls=1",
 }
@@ -74,7 +75,6 @@ def test_production_is_the_default_and_refuses_every_development_default():
     message = str(info.value)
     for name in (
         "IDP_SECRET_KEY",
-        "IDP_CUSTOMER_SPACE_SECRET",
         "IDP_DATABASE_URL",
         "IDP_SMTP_URL",
         "IDP_ISSUER",
@@ -89,7 +89,11 @@ def test_production_is_the_default_and_refuses_every_development_default():
         ({"IDP_SECRET_KEY": "short-but-not-the-default"}, "IDP_SECRET_KEY"),
         ({"IDP_DATABASE_URL": "sqlite:////srv/idp.sqlite3"}, "IDP_DATABASE_URL"),
         ({"IDP_DATABASE_URL": ""}, "IDP_DATABASE_URL"),
-        ({"IDP_CUSTOMER_SPACE_SECRET": "dev-customer-space-secret"}, "IDP_CUSTOMER_SPACE_SECRET"),
+        (
+            {"IDP_CLIENT_SECRET__CUSTOMER_SPACE": "dev-customer-space-secret"},
+            "IDP_CLIENT_SECRET__CUSTOMER_SPACE",
+        ),
+        ({"IDP_CLIENT_SECRET__APACHE": "dev-apache-secret"}, "IDP_CLIENT_SECRET__APACHE"),
         ({"IDP_SMTP_URL": ""}, "IDP_SMTP_URL"),
         ({"IDP_ISSUER": "http://login.example.be"}, "IDP_ISSUER"),
     ],
@@ -99,6 +103,7 @@ def test_production_is_the_default_and_refuses_every_development_default():
         "sqlite",
         "empty-database-url",
         "dev-customer-space-secret",
+        "dev-secret-of-another-client",
         "no-smtp",
         "http-issuer",
     ],
@@ -110,10 +115,11 @@ def test_production_refuses_one_development_default(change, named):
     others = {
         "IDP_SECRET_KEY",
         "IDP_DATABASE_URL",
-        "IDP_CUSTOMER_SPACE_SECRET",
+        "IDP_CLIENT_SECRET__",
         "IDP_SMTP_URL",
         "IDP_ISSUER",
-    } - {named}
+    }
+    others = {other for other in others if not named.startswith(other)}
     assert not any(other in str(info.value) for other in others)
 
 
@@ -171,7 +177,61 @@ def test_readme_lists_every_setting_as_generated():
     assert with_readme_table(readme) == readme
 
 
+@pytest.mark.parametrize(
+    ("client_id", "name"),
+    [
+        ("customer-space", "CUSTOMER_SPACE"),
+        ("smart-app", "SMART_APP"),
+        ("apache.front-end_2", "APACHE_FRONT_END_2"),
+        ("MyApp", "MYAPP"),
+        ("a", "A"),
+    ],
+)
+def test_client_env_name(client_id, name):
+    assert client_env_name(client_id) == name
+
+
+def test_per_client_secrets_are_read_by_env_safe_client_id():
+    """Issue #8 finding 4: one variable per confidential client, allowed by the strict
+    unknown-variable rule as a declared family."""
+    settings = Settings.from_env(
+        {
+            **DEV,
+            "IDP_CLIENT_SECRET__CUSTOMER_SPACE": "one",
+            "IDP_CLIENT_SECRET__APACHE_FRONT": "two",
+            "IDP_CLIENT_SECRET_FILE__OTHER": "/run/secrets/other",
+        }
+    )
+    assert settings.client_secrets == {"CUSTOMER_SPACE": "one", "APACHE_FRONT": "two"}
+    assert settings.client_secret_files == {"OTHER": "/run/secrets/other"}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "IDP_CLIENT_SECRET__",
+        "IDP_CLIENT_SECRET__customer_space",
+        "IDP_CLIENT_SECRET__CUSTOMER-SPACE",
+        "IDP_CLIENT_SECRET_FILE__",
+    ],
+)
+def test_malformed_per_client_variable_is_refused(key):
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({**DEV, key: "x"})
+
+
+def test_old_customer_space_secret_variable_names_its_successor():
+    """IDP_CUSTOMER_SPACE_SECRET was migrated: starting with it says what to set instead."""
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**DEV, "IDP_CUSTOMER_SPACE_SECRET": "x"})
+    assert str(info.value) == (
+        "IDP_CUSTOMER_SPACE_SECRET was renamed IDP_CLIENT_SECRET__CUSTOMER_SPACE"
+    )
+
+
 def test_configuration_table_lists_every_setting_once():
     table = configuration_table()
-    for name in Settings.__dataclass_fields__:
-        assert table.count(f"| `IDP_{name.upper()}` |") == 1
+    for name, f in Settings.__dataclass_fields__.items():
+        variable = f.metadata.get("prefix", f"IDP_{name.upper()}")
+        variable += "<CLIENT_ID>" if "prefix" in f.metadata else ""
+        assert table.count(f"| `{variable}` |") == 1
