@@ -1,7 +1,7 @@
 """private_key_jwt: the client's public keys (jwks or jwks_uri) and its signing algorithm
 
-Revision ID: 0004_private_key_jwt
-Revises: 6346938dcd7f
+Revision ID: 0005_private_key_jwt
+Revises: 5b0e7c2d9a41
 Create Date: 2026-11-27 05:30:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_private_key_jwt'
-down_revision = '6346938dcd7f'
+revision = '0005_private_key_jwt'
+down_revision = '5b0e7c2d9a41'
 branch_labels = None
 depends_on = None
 
