@@ -108,6 +108,12 @@ class Settings:
         5, "Wrong activation codes before a customer's code is locked."
     )
     password_reset_ttl: int = setting(3600, "Password reset link lifetime, seconds.")
+    account_reauth_max_age: int = setting(
+        300, "Account page: seconds after a login in which sensitive changes need no password."
+    )
+    email_change_ttl: int = setting(
+        24 * 3600, "Lifetime of the link that confirms a new e-mail address, seconds."
+    )
     registration_rate_limit: str = setting(
         "5/hour;20/day", "Registration / recovery mails allowed per e-mail address and per IP."
     )
@@ -234,6 +240,10 @@ class Settings:
             raise ConfigError("IDP_WORKER_INTERVAL must be at least 1 second")
         if self.delivery_lease < 3:
             raise ConfigError("IDP_DELIVERY_LEASE must be at least 3 seconds")
+        if self.account_reauth_max_age < 0 or self.email_change_ttl < 60:
+            raise ConfigError(
+                "IDP_ACCOUNT_REAUTH_MAX_AGE must be >= 0 and IDP_EMAIL_CHANGE_TTL >= 60 seconds"
+            )
         if self.default_language not in ("fr", "nl", "en", "de"):
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -52,6 +52,9 @@ TEMPLATES = (
     "reset_password",  # {link}
     "password_changed",  # {login, reset_link}
     "forgot_login",  # {login, login_link}
+    "email_change_confirm",  # {link, login}  (to the new address)
+    "email_change_notice",  # {new_email, reset_link}  (to the old address)
+    "account_deleted",  # {login, register_link}
 )
 # Mails with a "view online" page (/mail/<signed id>, SPEC §3.4). Their context is kept after
 # sending, because the page renders from it, and forgotten once the registration link has

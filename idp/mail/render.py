@@ -43,6 +43,9 @@ def _subjects() -> dict[str, str]:
         "reset_password": _("Choose a new password for your customer space"),
         "password_changed": _("Your customer space password was changed"),
         "forgot_login": _("Your customer space login"),
+        "email_change_confirm": _("Confirm the new e-mail address of your customer space"),
+        "email_change_notice": _("The e-mail address of your customer space is changing"),
+        "account_deleted": _("Your customer space account was deleted"),
     }
 
 

@@ -180,6 +180,7 @@ class Token(Base):
     refresh_expires_at: Mapped[datetime | None]
     refresh_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    device_hint: Mapped[str | None] = mapped_column(String(120))  # of the token request
 
     account: Mapped[Account] = relationship()
     client: Mapped[Client] = relationship()

@@ -37,6 +37,10 @@ class OpSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
+    # What the account page shows of it: the browser and system ("Chrome on Android") and
+    # when it last answered an authorization request (SSO) or the account page.
+    device_hint: Mapped[str | None] = mapped_column(String(120))
+    last_used_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
 
@@ -67,7 +71,10 @@ class Interaction(Base):
     __tablename__ = "interaction"
 
     uid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id", ondelete="CASCADE"))
+    # None: the provider's own page asked (the account page), not a client's request.
+    client_id: Mapped[str | None] = mapped_column(
+        ForeignKey("oauth_client.client_id", ondelete="CASCADE")
+    )
     params: Mapped[list[list[str]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

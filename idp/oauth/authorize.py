@@ -9,11 +9,12 @@ from datetime import timedelta
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
-from flask import Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from werkzeug.datastructures import MultiDict
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
 
 from idp.config import Settings
 from idp.extensions import db
@@ -24,6 +25,7 @@ from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.op_session import OpSession
 from idp.oauth import context
+from idp.oauth.interaction import first_party_return
 from idp.oauth.interaction import save_pending
 from idp.oauth.interaction import take_finished
 from idp.oauth.server import StoredAuthorizationRequest
@@ -145,6 +147,9 @@ def resume_authorization(uid: str, op_session: OpSession | None) -> Outcome:
         return Outcome(error=InvalidRequestError("This login request has expired or was used."))
     new_session = _session_after_login(op_session, account, list(item.amr or []), settings)
     db.session.flush()
+    first_party = first_party_return(item)
+    if first_party is not None:  # the provider's own account page: no client to answer
+        return Outcome(response=redirect(first_party, code=303), new_session=new_session)
     request = _request(item.params_pairs(), settings)
     try:
         grant = server.get_consent_grant(request=request, end_user=account)

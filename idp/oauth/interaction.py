@@ -26,13 +26,20 @@ from idp.models.op_session import Interaction
 DEFAULT_CLIENT_ID = "customer-space"
 
 
+# The provider's own pages that may ask for a login (node-oidc-provider's "interaction" for
+# the host's own account pages): where the browser returns once logged in.
+FIRST_PARTY_PATHS = ("/account",)
+RETURN_TO = "return_to"
+
+
 @dataclass(frozen=True)
 class PendingLogin:
-    """What a login page needs to know about the request waiting for it."""
+    """What a login page needs to know about the request waiting for it. ``client_id`` is
+    None when the provider's own account page asked (a first-party interaction)."""
 
     uid: str
-    client_id: str
-    client_name: str
+    client_id: str | None
+    client_name: str | None
     login_hint: str | None
     ui_locales: list[str]
 
@@ -51,6 +58,41 @@ def save_pending(client_id: str, pairs: list[tuple[str, str]], settings: Setting
     return uid
 
 
+def save_first_party(
+    return_to: str, settings: Settings, login_hint: str | None, ui_locales: str | None
+) -> str:
+    """A login asked by the provider's own page ``return_to`` (one of FIRST_PARTY_PATHS): no
+    client, no authorization response; the browser goes back there (caller commits)."""
+    if not is_first_party_path(return_to):
+        raise ValueError(f"not a first-party page: {return_to!r}")
+    pairs = [(RETURN_TO, return_to)]
+    pairs += [("login_hint", login_hint)] if login_hint else []
+    pairs += [("ui_locales", ui_locales)] if ui_locales else []
+    uid = random_token(24)
+    db.session.add(
+        Interaction(
+            uid=uid,
+            client_id=None,
+            params=[list(p) for p in pairs],
+            expires_at=utcnow() + timedelta(seconds=settings.interaction_ttl),
+        )
+    )
+    return uid
+
+
+def is_first_party_path(path: str) -> bool:
+    """One of the provider's own pages (a path, never another origin)."""
+    return any(path == p or path.startswith(p + "/") for p in FIRST_PARTY_PATHS)
+
+
+def first_party_return(item: Interaction) -> str | None:
+    """Where a first-party interaction returns; None for a client's authorization request."""
+    if item.client_id is not None:
+        return None
+    target = dict(item.params_pairs()).get(RETURN_TO, "")
+    return target if is_first_party_path(target) else FIRST_PARTY_PATHS[0]
+
+
 def _open(uid: str) -> Interaction | None:
     if not uid or len(uid) > 64:
         return None
@@ -66,7 +108,7 @@ def load_pending(uid: str) -> PendingLogin | None:
     if item is None:
         return None
     params = dict(item.params_pairs())
-    client = db.session.get(Client, item.client_id)
+    client = db.session.get(Client, item.client_id) if item.client_id else None
     return PendingLogin(
         uid=uid,
         client_id=item.client_id,

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
+from idp.devices import describe_user_agent
 from idp.extensions import db
 from idp.models.base import random_token
 from idp.models.base import token_hash
@@ -171,6 +172,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
             refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl)
             if refresh
             else None,
+            device_hint=describe_user_agent(request.headers.get("User-Agent")),
         )
     )
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from idp.config import Settings
+from idp.devices import describe_user_agent
 from idp.extensions import db
 from idp.models.account import ACTIVE
 from idp.models.account import Account
@@ -72,6 +73,13 @@ def start_session(account: Account, amr: list[str], settings: Settings) -> NewSe
     op_session.account = account
     db.session.add(op_session)
     return NewSession(op_session, cookie_value)
+
+
+def note_use(op_session: OpSession, user_agent: str | None) -> None:
+    """Record that the session was used just now, from this browser (the account page lists
+    it); the caller commits."""
+    op_session.last_used_at = utcnow()
+    op_session.device_hint = describe_user_agent(user_agent) or op_session.device_hint
 
 
 def end_session(op_session: OpSession) -> None:

@@ -11,6 +11,7 @@ from typing import cast
 
 from flask import current_app
 from flask import request
+from flask import session
 from werkzeug.datastructures import MultiDict
 
 from idp.oauth.sessions import cookie_name
@@ -18,6 +19,16 @@ from idp.oauth.sessions import find_live_session
 
 if TYPE_CHECKING:
     from idp.models.op_session import OpSession
+
+
+PENDING_KEY = "pending_interactions"  # the interactions started in this browser
+MAX_PENDING = 8
+
+
+def remember_interaction(uid: str) -> None:
+    """This browser started interaction ``uid``: only it may resume it."""
+    pending = [u for u in session.get(PENDING_KEY, []) if u != uid]
+    session[PENDING_KEY] = (pending + [uid])[-MAX_PENDING:]
 
 
 def query_pairs(values: MultiDict[str, str]) -> list[tuple[str, str]]:

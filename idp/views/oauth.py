@@ -20,25 +20,27 @@ from idp.oauth.authorize import start_authorization
 from idp.oauth.interaction import interaction_url
 from idp.oauth.server import server
 from idp.oauth.sessions import cookie_name
+from idp.oauth.sessions import note_use
+from idp.views import PENDING_KEY
 from idp.views import browser_op_session
 from idp.views import query_pairs
+from idp.views import remember_interaction
 from idp.views.errors import oauth_error_page
 
 bp = Blueprint("oauth", __name__)
-PENDING_KEY = "pending_interactions"
-MAX_PENDING = 8
 
 
 def _respond(outcome: Outcome) -> Response:
     """Turn the protocol's decision into a response, cookie included; commit its changes."""
     response: Response
+    if outcome.new_session is not None:
+        note_use(outcome.new_session.op_session, request.headers.get("User-Agent"))
     if outcome.error is not None:
         db.session.commit()
         response = oauth_error_page(outcome.error)
     elif outcome.interaction_uid is not None:
         db.session.commit()
-        pending = [u for u in session.get(PENDING_KEY, []) if u != outcome.interaction_uid]
-        session[PENDING_KEY] = (pending + [outcome.interaction_uid])[-MAX_PENDING:]
+        remember_interaction(outcome.interaction_uid)
         response = redirect(interaction_url(outcome.interaction_uid))
     else:
         db.session.commit()
@@ -71,6 +73,8 @@ def authorize() -> Response:
     # SPEC §3: an error page shown here speaks the ``ui_locales`` the client asked for.
     g.ui_locales = (request.values.get("ui_locales") or "").split()[:8]
     op_session = browser_op_session()
+    if op_session is not None:
+        note_use(op_session, request.headers.get("User-Agent"))
     return _respond(start_authorization(pairs, op_session))
 
 

@@ -32,6 +32,9 @@ SUBJECT_IDS = {
     "reset_password": "Choose a new password for your customer space",
     "password_changed": "Your customer space password was changed",
     "forgot_login": "Your customer space login",
+    "email_change_confirm": "Confirm the new e-mail address of your customer space",
+    "email_change_notice": "The e-mail address of your customer space is changing",
+    "account_deleted": "Your customer space account was deleted",
 }
 BRAND = {"fr": "Espace Client", "nl": "Klantenzone", "en": "Customer space", "de": "Kundenbereich"}
 LOGIN = "jan<script>@example.be"
@@ -59,6 +62,9 @@ def sample_context(template: str, settings) -> dict[str, str]:
         "reset_password": {"link": f"{settings.issuer}/forgot/password/reset/xyz"},
         "password_changed": {"login": LOGIN, "reset_link": reset_link(settings)},
         "forgot_login": {"login": LOGIN, "login_link": login_link(settings, LOGIN)},
+        "email_change_confirm": {"link": f"{settings.issuer}/account/email/abc", "login": LOGIN},
+        "email_change_notice": {"new_email": LOGIN, "reset_link": reset_link(settings)},
+        "account_deleted": {"login": LOGIN, "register_link": f"{settings.issuer}/register"},
     }
     return contexts[template]
 
