@@ -1,7 +1,7 @@
 """private_key_jwt: the client's public keys (jwks or jwks_uri) and its signing algorithm
 
-Revision ID: 0005_private_key_jwt
-Revises: 5b0e7c2d9a41
+Revision ID: 0006_private_key_jwt
+Revises: ce03b96d7b41
 Create Date: 2026-11-27 05:30:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_private_key_jwt'
-down_revision = '5b0e7c2d9a41'
+revision = '0006_private_key_jwt'
+down_revision = 'ce03b96d7b41'
 branch_labels = None
 depends_on = None
 
