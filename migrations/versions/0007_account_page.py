@@ -1,7 +1,7 @@
 """account page: device hints and last use of sessions and tokens; first-party interactions
 
 Revision ID: 7a3c0e5d9b14
-Revises: 5b0e7c2d9a41
+Revises: 0006_private_key_jwt
 Create Date: 2026-11-29 05:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import idp.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '7a3c0e5d9b14'
-down_revision = '5b0e7c2d9a41'
+down_revision = '0006_private_key_jwt'
 branch_labels = None
 depends_on = None
 
