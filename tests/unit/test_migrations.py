@@ -76,3 +76,18 @@ def test_downgrade_to_base_removes_every_table(empty_app):
         downgrade(revision="base")
         tables = set(inspect(db.engine).get_table_names())
     assert tables == {"alembic_version"}
+
+
+def test_history_is_one_line():
+    """Engineers working in parallel each add a migration on the same parent: two heads make
+    ``flask db upgrade`` refuse to run. The history must stay one line, one head."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parents[2] / "migrations"))
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1, script.get_heads()
+    assert all(len(r._all_down_revisions) <= 1 for r in script.walk_revisions())
