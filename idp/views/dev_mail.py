@@ -5,6 +5,8 @@ HTML part alone, sandboxed. Everything here is 404 unless IDP_ENV=development.
 
 from __future__ import annotations
 
+import re
+
 from email.message import EmailMessage
 
 from flask import Blueprint
@@ -19,6 +21,7 @@ from idp.mail.transports import StoredMail
 from idp.mail.transports import directory_transport
 from idp.views.mail_online import mail_html_response
 
+LINK = re.compile(r"https?://[^\s<>\"']+")
 bp = Blueprint("dev_mail", __name__)
 SHOWN = 200
 
@@ -61,11 +64,13 @@ def index() -> str:
 def detail(name: str) -> str:
     """Headers, the text part, and the HTML part as source."""
     stored = _stored(name)
+    text = _part(stored.message, "plain")
     return render_template(
         "dev/mail_detail.html",
         mail=stored,
-        text=_part(stored.message, "plain"),
+        text=text,
         html=_part(stored.message, "html"),
+        links=list(dict.fromkeys(LINK.findall(text))),  # a tap away on a phone
     )
 
 
