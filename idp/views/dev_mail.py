@@ -6,7 +6,6 @@ HTML part alone, sandboxed. Everything here is 404 unless IDP_ENV=development.
 from __future__ import annotations
 
 import re
-
 from email.message import EmailMessage
 
 from flask import Blueprint
