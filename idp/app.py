@@ -25,8 +25,8 @@ from idp.extensions import limiter
 from idp.extensions import migrate
 from idp.i18n import init_i18n
 from idp.i18n import select_locale
+from idp.key_reload import install as install_keyring
 from idp.keys import generate_missing
-from idp.keys import load_keyring
 from idp.oauth.server import init_oauth
 from idp.oauth.sessions import BROWSER_COOKIE
 from idp.oauth.sessions import host_cookie_name
@@ -125,7 +125,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     if settings.is_development:
         generate_missing(keys_dir)
         generate_activation_keys(keys_dir)
-    app.extensions["idp_keyring"] = load_keyring(keys_dir)
+    install_keyring(app.extensions, keys_dir, settings.keys_reload_interval)
     init_oauth(app)
     if settings.resolved_database_url().startswith("sqlite"):
         _enable_sqlite_pragmas(app)

@@ -70,6 +70,11 @@ class Settings:
         "", "SQLAlchemy URL. Empty: SQLite file `instance/idp.sqlite3` (development only)."
     )
     keys_dir: str = setting("keys", "Directory of signing keys (JWK files); relative to the repo.")
+    keys_reload_interval: int = setting(
+        10,
+        "Seconds between checks of the keys directory: a rotation made on one host reaches "
+        "every process within this time; 0 never reloads (restart after a rotation).",
+    )
     clients_file: str = setting(
         "clients/registrations.toml", "Client registrations loaded by `idp clients sync`."
     )
@@ -234,6 +239,8 @@ class Settings:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
         if not 0 <= self.refresh_token_grace <= 60:
             raise ConfigError("IDP_REFRESH_TOKEN_GRACE must be between 0 and 60 seconds")
+        if self.keys_reload_interval < 0:
+            raise ConfigError("IDP_KEYS_RELOAD_INTERVAL must be 0 (never) or a number of seconds")
         if self.login_free_failures < 0 or self.login_max_delay < 0:
             raise ConfigError("IDP_LOGIN_FREE_FAILURES and IDP_LOGIN_MAX_DELAY must be >= 0")
         if self.worker_interval < 1:

@@ -3,11 +3,11 @@
 Both documents are public, identical for every request and fetched by every relying party and
 library, so they need none of the per-request machinery (cookie session, CSRF, rate limiter,
 locale). The discovery bytes are built once per app (from Settings); the JWKS bytes once per
-loaded ``Keyring`` (a key rotation reaches a worker as a new Keyring: reload or restart).
+loaded ``Keyring`` (a key rotation reaches a worker as a new Keyring: idp/key_reload.py).
 GET and HEAD are answered here; any other method goes on to the routes in views/oauth.py, which
 serve the same prepared documents (and Flask answers 405 to what they do not allow).
 
-Imports idp.config, idp.keys, idp.oauth.discovery and idp.security only.
+Imports idp.config, idp.keys, idp.key_reload, idp.oauth.discovery and idp.security only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask
 
 from idp.config import Settings
+from idp.key_reload import current_keyring
 from idp.keys import Keyring
 from idp.oauth.discovery import provider_metadata
 from idp.security import hardening_headers
@@ -63,7 +64,7 @@ class PublishedDocuments:
 
     def jwks(self) -> Document:
         """The JWKS document of the keyring the app holds now."""
-        keyring: Keyring = self._app.extensions["idp_keyring"]
+        keyring = current_keyring(self._app.extensions)
         prepared = self._jwks
         if prepared is None or prepared[0] is not keyring:
             prepared = (keyring, prepare(keyring.jwks, self._settings))

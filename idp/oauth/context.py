@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from idp.config import Settings
+from idp.key_reload import current_keyring
 from idp.keys import Keyring
 
 
@@ -15,6 +16,5 @@ def settings() -> Settings:
 
 
 def keyring() -> Keyring:
-    """The signing keys loaded by the current app."""
-    value: Keyring = current_app.extensions["idp_keyring"]
-    return value
+    """The signing keys of the current app (reloaded when the key files change)."""
+    return current_keyring(current_app.extensions)
