@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
+from flask import g
 from flask import request as flask_request
 from sqlalchemy import update
 
@@ -16,6 +17,7 @@ from idp.extensions import db
 from idp.models.account import ACTIVE
 from idp.models.base import token_hash
 from idp.models.base import utcnow
+from idp.models.oauth import Client
 from idp.models.oauth import Token
 from idp.models.oauth import load_token
 from idp.oauth import context
@@ -116,9 +118,17 @@ class AccessTokenValidator(BearerTokenValidator):
 
     def authenticate_token(self, token_string):
         token = load_token(db.session, Token.access_token_hash, token_hash(token_string))
+        if token is not None:
+            g.idp_token_client = token.client  # CORS answers its origins, errors included
         if token is not None and token.account.status != ACTIVE:
             return None
         return token
+
+
+def presented_token_client() -> Client | None:
+    """The client of the access token this request presented (found, valid or not)."""
+    client: Client | None = g.get("idp_token_client")
+    return client
 
 
 class UserInfo(UserInfoEndpoint):

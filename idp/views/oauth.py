@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -17,7 +19,11 @@ from idp.oauth.authorize import Outcome
 from idp.oauth.authorize import foreign_interaction
 from idp.oauth.authorize import resume_authorization
 from idp.oauth.authorize import start_authorization
+from idp.oauth.cors import cors_headers
+from idp.oauth.cors import preflight_headers
+from idp.oauth.endpoints import presented_token_client
 from idp.oauth.interaction import interaction_url
+from idp.oauth.server import query_client
 from idp.oauth.server import server
 from idp.oauth.sessions import cookie_name
 from idp.oauth.sessions import note_use
@@ -26,6 +32,9 @@ from idp.views import browser_op_session
 from idp.views import query_pairs
 from idp.views import remember_interaction
 from idp.views.errors import oauth_error_page
+
+if TYPE_CHECKING:
+    from idp.models.oauth import Client
 
 bp = Blueprint("oauth", __name__)
 
@@ -88,34 +97,62 @@ def resume(uid: str) -> Response:
     return _respond(resume_authorization(uid, op_session))
 
 
-@bp.route("/token", methods=["POST"])
+def _preflight(methods: list[str]) -> Response:
+    """A CORS preflight (Fetch §3.2.3): allowed for the web origins of public clients."""
+    response = Response(
+        status=204, headers=preflight_headers(request.headers.get("Origin"), methods)
+    )
+    response.headers["Allow"] = ", ".join([*methods, "OPTIONS"])
+    response.vary.add("Origin")
+    return response
+
+
+def _with_cors(response: Response, client: Client | None) -> Response:
+    """Name the requesting public client's origin when the request came from it."""
+    response.headers.extend(cors_headers(request.headers.get("Origin"), client))
+    response.vary.add("Origin")
+    return response
+
+
+def _form_client() -> Client | None:
+    """The client a public client's request names in its form (RFC 6749 §2.3: client_id)."""
+    return query_client(request.form.get("client_id", ""))
+
+
+@bp.route("/token", methods=["POST", "OPTIONS"], provide_automatic_options=False)
 @csrf.exempt
 def token() -> Response:
     """RFC 6749 §3.2; every answer JSON with Cache-Control: no-store (§5.1, §5.2)."""
+    if request.method == "OPTIONS":
+        return _preflight(["POST"])
     response = server.create_token_response()
     if response.status_code == 200:
         db.session.commit()
     else:
         db.session.rollback()
-    return response
+    return _with_cors(response, _form_client())
 
 
-@bp.route("/userinfo", methods=["GET", "POST"])
+@bp.route("/userinfo", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
 @csrf.exempt
 def userinfo() -> Response:
     """OIDC Core §5.3.1: GET and POST with a bearer access token."""
+    if request.method == "OPTIONS":
+        return _preflight(["GET", "POST"])
     response = server.create_endpoint_response("userinfo")
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return _with_cors(response, presented_token_client())
 
 
-@bp.route("/revoke", methods=["POST"])
+@bp.route("/revoke", methods=["POST", "OPTIONS"], provide_automatic_options=False)
 @csrf.exempt
 def revoke() -> Response:
     """RFC 7009 §2."""
+    if request.method == "OPTIONS":
+        return _preflight(["POST"])
     response = server.create_endpoint_response("revocation")
     db.session.commit() if response.status_code == 200 else db.session.rollback()
-    return response
+    return _with_cors(response, _form_client())
 
 
 @bp.route("/introspect", methods=["POST"])
