@@ -29,7 +29,9 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from typing import Protocol
+from typing import TypedDict
 from typing import TypeVar
+from typing import Unpack
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Engine
@@ -138,6 +140,15 @@ class _Round:
     max_attempts: int
 
 
+class RoundOptions(TypedDict, total=False):
+    """How one round runs: at most ``limit`` rows (BATCH), as of ``now`` (the real time),
+    reading ``stop`` before each row (never stops)."""
+
+    limit: int
+    now: datetime | None
+    stop: StopFlag | None
+
+
 def deliver_due(
     session: DbSession,
     model: type[Row],
@@ -145,10 +156,8 @@ def deliver_due(
     backoff: Callable[[int], timedelta],
     *,
     max_attempts: int,
-    limit: int = BATCH,
     lease: timedelta = LEASE,
-    now: datetime | None = None,
-    stop: StopFlag | None = None,
+    **options: Unpack[RoundOptions],
 ) -> DeliveryResult:
     """Deliver up to ``limit`` due rows of ``model``, one claim and one outcome commit each.
 
@@ -158,12 +167,13 @@ def deliver_due(
     Delivery failures never escape; database errors do (the worker logs and retries).
     ``stop`` is read before each row: the row in hand is always finished and recorded.
     """
-    step = _Round(session, worker_name(), _clock(now), lease, backoff, max_attempts)
+    step = _Round(session, worker_name(), _clock(options.get("now")), lease, backoff, max_attempts)
+    stop = options.get("stop")
     ids = session.scalars(
         select(model.id)
         .where(*_due(model, step.clock()))
         .order_by(model.next_try_at, model.id)
-        .limit(limit)
+        .limit(options.get("limit", BATCH))
     ).all()
     session.rollback()
     outcomes = {"sent": 0, "retrying": 0, "given_up": 0}

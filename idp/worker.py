@@ -6,7 +6,7 @@ serves any request. ``make run`` starts one beside the provider; production runs
 Each queue has its own loop (a slow mail server never delays logout notifications): a round,
 then a pause of IDP_WORKER_INTERVAL seconds unless the round was full. Several workers may run
 at once, on one host or several: each row is claimed by one conditional UPDATE. SIGTERM or
-SIGINT stops the worker after the message in hand is sent and recorded; a second signal stops
+SIGINT stops the worker after the message in hand is sent and recorded; a second SIGINT stops
 it at once (that message is then sent again after its lease). A failing round (a database
 outage) is logged and retried; it never ends the process.
 Imports flask, click, idp.extensions, idp.delivery, idp.mail and idp.oauth.backchannel.
@@ -137,15 +137,20 @@ class Worker:
 
 
 def stop_on_signals(flag: Stop) -> None:
-    """SIGTERM and SIGINT set ``flag``; a second one exits at once."""
+    """SIGTERM and SIGINT set ``flag``: stop after the message in hand. A second SIGINT
+    (Ctrl-C again) exits at once; more SIGTERMs change nothing (``make run``'s Ctrl-C sends
+    SIGINT then SIGTERM; supervisors send SIGKILL when they stop waiting)."""
+    interrupts: list[int] = []
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if flag.is_set():
-            log.warning("%s again: stopping now", name)
-            raise SystemExit(128 + signum)
-        log.info("%s: stopping after the message in hand", name)
-        flag.set()
+        if signum == signal.SIGINT:
+            interrupts.append(signum)
+            if len(interrupts) > 1:
+                log.warning("SIGINT again: stopping now")
+                raise SystemExit(128 + signum)
+        if not flag.is_set():
+            log.info("%s: stopping after the message in hand", signal.Signals(signum).name)
+            flag.set()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
+from typing import Unpack
 
 from sqlalchemy import func
 from sqlalchemy import null
@@ -24,10 +26,9 @@ from sqlalchemy import update
 
 from idp import delivery
 from idp.config import Settings
-from idp.delivery import BATCH
 from idp.delivery import DeliveryError
 from idp.delivery import DeliveryResult
-from idp.delivery import StopFlag
+from idp.delivery import RoundOptions
 from idp.delivery import deliver_due
 from idp.mail.links import view_online_link
 from idp.mail.render import compose
@@ -108,33 +109,26 @@ def deliver_pending(
     session: DbSession,
     transport: Transport,
     settings: Settings,
-    limit: int = BATCH,
-    now: datetime | None = None,
     max_attempts: int = MAX_ATTEMPTS,
-    stop: StopFlag | None = None,
+    **options: Unpack[RoundOptions],
 ) -> DeliveryResult:
-    """Send up to ``limit`` due mails through idp.delivery: each one marked sent at once, a
-    failure retried with exponential backoff, given up after ``max_attempts`` (or a permanent
+    """Send the due mails through idp.delivery: each one marked sent at once, a failure
+    retried with exponential backoff, given up after ``max_attempts`` (or a permanent
     refusal). Mail errors never escape; database errors do (the worker logs them)."""
-
-    def send_one(mail: OutboxMail) -> dict[str, Any]:
-        try:
-            transport.send(message_for(mail, settings))
-        except TransportError as exc:
-            raise DeliveryError(str(exc), permanent=exc.permanent) from None
-        return {} if mail.template in VIEW_ONLINE else {"context": null()}
-
+    send = partial(_send_mail, transport, settings)
+    lease = timedelta(seconds=settings.delivery_lease)
     return deliver_due(
-        session,
-        OutboxMail,
-        send_one,
-        backoff,
-        max_attempts=max_attempts,
-        limit=limit,
-        lease=timedelta(seconds=settings.delivery_lease),
-        now=now,
-        stop=stop,
+        session, OutboxMail, send, backoff, max_attempts=max_attempts, lease=lease, **options
     )
+
+
+def _send_mail(transport: Transport, settings: Settings, mail: OutboxMail) -> dict[str, Any]:
+    """Hand one mail to the transport; the columns to clear once it is sent."""
+    try:
+        transport.send(message_for(mail, settings))
+    except TransportError as exc:
+        raise DeliveryError(str(exc), permanent=exc.permanent) from None
+    return {} if mail.template in VIEW_ONLINE else {"context": null()}
 
 
 def message_for(mail: OutboxMail, settings: Settings) -> EmailMessage:

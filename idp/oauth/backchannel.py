@@ -11,18 +11,18 @@ deliver`` run it. Imports idp.delivery, idp.models, idp.keys, idp.config and htt
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from datetime import timedelta
+from functools import partial
 from typing import Any
+from typing import Unpack
 
 import httpx
 
 from idp import delivery
 from idp.config import Settings
-from idp.delivery import BATCH
 from idp.delivery import DeliveryError
 from idp.delivery import DeliveryResult
-from idp.delivery import StopFlag
+from idp.delivery import RoundOptions
 from idp.delivery import deliver_due
 from idp.keys import Keyring
 from idp.models.base import DbSession
@@ -79,40 +79,37 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=BACKOFF[min(attempts, len(BACKOFF)) - 1])
 
 
-def deliver_pending(
-    session: DbSession,
-    limit: int = BATCH,
-    now: datetime | None = None,
-    stop: StopFlag | None = None,
-) -> DeliveryResult:
-    """POST the logout tokens that are due at ``now`` through idp.delivery: each marked sent
-    at once, retried with backoff, given up after MAX_ATTEMPTS; never raises for a receiver's
-    failure (database errors do escape)."""
+def deliver_pending(session: DbSession, **options: Unpack[RoundOptions]) -> DeliveryResult:
+    """POST the due logout tokens through idp.delivery: each marked sent at once, retried
+    with backoff, given up after MAX_ATTEMPTS; never raises for a receiver's failure
+    (database errors do escape)."""
     settings = context.settings()
-    keyring = context.keyring()
-
-    def send_one(item: LogoutNotification) -> None:
-        client = session.get(Client, item.client_id)
-        uri = client.backchannel_logout_uri if client is not None else None
-        token = logout_token(item, client, keyring, settings) if client and uri else ""
-        session.rollback()  # no transaction stays open while the receiver answers
-        if not uri:
-            raise DeliveryError("client has no backchannel_logout_uri")
-        error = post_logout_token(uri, token)
-        if error is not None:
-            raise DeliveryError(error)
-
+    send = partial(_post_notification, session, context.keyring(), settings)
+    lease = timedelta(seconds=settings.delivery_lease)
     return deliver_due(
         session,
         LogoutNotification,
-        send_one,
+        send,
         backoff,
         max_attempts=MAX_ATTEMPTS,
-        limit=limit,
-        lease=timedelta(seconds=settings.delivery_lease),
-        now=now,
-        stop=stop,
+        lease=lease,
+        **options,
     )
+
+
+def _post_notification(
+    session: DbSession, keyring: Keyring, settings: Settings, item: LogoutNotification
+) -> None:
+    """Sign and POST one logout token, with no transaction open while the receiver answers."""
+    client = session.get(Client, item.client_id)
+    uri = client.backchannel_logout_uri if client is not None else None
+    token = logout_token(item, client, keyring, settings) if client and uri else ""
+    session.rollback()
+    if not uri:
+        raise DeliveryError("client has no backchannel_logout_uri")
+    error = post_logout_token(uri, token)
+    if error is not None:
+        raise DeliveryError(error)
 
 
 def purge_finished(session: DbSession, older_than: timedelta) -> int:

@@ -7,28 +7,22 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 import threading
 import time
 from datetime import timedelta
-from email import message_from_bytes
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from idp.extensions import db
 from idp.mail import outbox
-from idp.mail.links import login_link
 from idp.mail.links import online_mail_id
 from idp.mail.links import view_online_link
 from idp.mail.outbox import VIEW_ONLINE
 from idp.mail.outbox import backoff
 from idp.mail.outbox import deliver_pending
-from idp.mail.outbox import enqueue
 from idp.mail.outbox import forget_old_contexts
 from idp.mail.transports import DirectoryTransport
 from idp.mail.transports import SmtpTransport
@@ -38,8 +32,12 @@ from idp.models.base import utcnow
 from idp.models.outbox import OutboxMail
 from idp.views.mail_online import MAIL_CSP
 from idp.worker import Worker
+from tests.mail import TO
+from tests.mail import add_mail
+from tests.mail import free_port
+from tests.mail import row
+from tests.mail import start_smtp
 
-TO = "klant@example.be"
 SMTP_PASSWORD = "s3cret-smtp-pass"
 
 
@@ -54,40 +52,6 @@ def settings(app):
     return app.config["IDP"]
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on (the OS just handed it out)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every envelope; refuses recipients starting with ``refused``."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refused"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self):
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
-def start_smtp(port: int, **smtp_parameters) -> tuple[Controller, Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **smtp_parameters)
-    controller.start()
-    return controller, inbox
-
-
 @pytest.fixture
 def smtp():
     """A real SMTP server on loopback: (transport to it, its inbox)."""
@@ -95,28 +59,6 @@ def smtp():
     controller, inbox = start_smtp(port)
     yield SmtpTransport.from_url(f"smtp://127.0.0.1:{port}?timeout=5"), inbox
     controller.stop()
-
-
-def add_mail(app, template: str = "forgot_login", to: str = TO, language: str = "nl") -> int:
-    """Enqueue one mail and commit, as a service would; its outbox id."""
-    settings = app.config["IDP"]
-    contexts = {
-        "forgot_login": {"login": "jan.peeters", "login_link": login_link(settings, "jan.peeters")},
-        "activation": {"link": f"{settings.issuer}/register/tok3n"},
-    }
-    with app.app_context():
-        mail = enqueue(
-            db.session, to=to, template=template, language=language, context=contexts[template]
-        )
-        db.session.commit()
-        return mail.id
-
-
-def row(app, mail_id: int) -> OutboxMail:
-    with app.app_context():
-        mail = db.session.get(OutboxMail, mail_id)
-        db.session.expunge(mail)
-        return mail
 
 
 def deliver(app, transport, **kwargs):
