@@ -28,8 +28,8 @@ from idp.i18n import select_locale
 from idp.key_reload import install as install_keyring
 from idp.keys import generate_missing
 from idp.oauth.server import init_oauth
-from idp.oauth.sessions import BROWSER_COOKIE
-from idp.oauth.sessions import host_cookie_name
+from idp.oauth.sso import BROWSER_COOKIE
+from idp.oauth.sso import host_cookie_name
 from idp.security import init_security
 
 MAX_REQUEST_BYTES = 64 * 1024

@@ -13,9 +13,9 @@ from flask.cli import AppGroup
 
 from idp import activation_keys
 from idp import keys as keystore
-from idp.accounts.activation import AccountCreationError
 from idp.accounts.activation import create_account
 from idp.accounts.customers import kids_in_use
+from idp.accounts.refusals import Refused
 from idp.cli_customers import customers_group
 from idp.clients_sync import RegistrationError
 from idp.clients_sync import sync_clients
@@ -131,10 +131,8 @@ def accounts_create(login: str, email: str, customer_number: str, language: str 
             language=language,
             settings=_settings(),
         )
-    except AccountCreationError as exc:
-        db.session.rollback()
+    except Refused as exc:
         raise click.ClickException(f"{exc.reason}: {exc}") from None
-    db.session.commit()
     click.echo(f"account {account.login} created (sub {account.sub})")
 
 
@@ -142,7 +140,6 @@ def accounts_create(login: str, email: str, customer_number: str, language: str 
 def seed_demo_command() -> None:
     """Load the demo customers and accounts (idempotent)."""
     made = seed_demo(db.session, _settings())
-    db.session.commit()
     click.echo(f"demo data: created {', '.join(made)}" if made else "demo data present")
 
 

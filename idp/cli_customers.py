@@ -56,14 +56,11 @@ def customers_import(csv_file: TextIO, full: bool, max_removed: float) -> None:
             max_removed_percent=max_removed,
         )
     except ImportError_ as exc:
-        db.session.rollback()
         for line in exc.errors:
             click.echo(line, err=True)
         raise click.ClickException(f"{exc.count} error(s); nothing imported") from None
     except ActivationKeyError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from None
-    db.session.commit()
     for line in import_summary(result):
         click.echo(line)
 
@@ -112,7 +109,6 @@ def export_activations(since: int, output_format: str, output: TextIO) -> None:
     (seq, event, customer_number, login, activated_at, recorded_at). The next cursor goes to
     standard error. Re-running with the same cursor repeats the same lines."""
     record_changes(db.session)
-    db.session.commit()
     write = _csv_writer(output) if output_format == "csv" else _jsonl_writer(output)
     cursor = since
     try:

@@ -100,6 +100,16 @@ class Settings:
     interaction_ttl: int = setting(
         1800, "How long a pending login (authorization request) waits, seconds."
     )
+    interaction_url: str = setting(
+        "/interaction/{uid}",
+        "Where /authorize sends the browser to log in; `{uid}` names the pending request "
+        "(node-oidc-provider `interactions.url`).",
+    )
+    default_client_id: str = setting(
+        "customer-space",
+        "Client people are sent to when no application sent them (mail links, registrations "
+        "started directly).",
+    )
     session_ttl: int = setting(12 * 3600, "OP login session lifetime (SSO), seconds.")
     session_cookie_max_age: int = setting(
         0, "OP session cookie Max-Age, seconds; 0 makes it a browser-session cookie."
@@ -235,6 +245,8 @@ class Settings:
             raise ConfigError("IDP_ISSUER must not have a query or fragment (OIDC Discovery §3)")
         if not 1 <= self.authorization_code_ttl <= 60:
             raise ConfigError("IDP_AUTHORIZATION_CODE_TTL must be between 1 and 60 seconds")
+        if not self.interaction_url.startswith("/") or self.interaction_url.count("{uid}") != 1:
+            raise ConfigError("IDP_INTERACTION_URL must be a path containing {uid} once")
         if self.password_min_length < 8:
             raise ConfigError("IDP_PASSWORD_MIN_LENGTH below 8 breaks NIST SP 800-63B")
         if not 0 <= self.refresh_token_grace <= 60:

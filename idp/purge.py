@@ -25,10 +25,10 @@ from sqlalchemy import select
 from idp.models.base import DbSession
 from idp.models.base import rowcount
 from idp.models.base import utcnow
+from idp.models.interaction import Interaction
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Token
-from idp.models.op_session import Interaction
 from idp.models.op_session import OpSession
 from idp.models.outbox import OutboxMail
 from idp.models.registration import PasswordReset

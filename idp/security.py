@@ -12,7 +12,7 @@ from flask import current_app
 from flask import request
 
 from idp.config import Settings
-from idp.oauth.sessions import LEGACY_COOKIES
+from idp.oauth.sso import LEGACY_COOKIES
 
 PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")
 

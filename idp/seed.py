@@ -41,7 +41,8 @@ DEMO_ACCOUNTS = (
 
 
 def seed_demo(session: DbSession, settings: Settings) -> list[str]:
-    """Load the demo data; a second run changes nothing. Return what was created."""
+    """Load the demo data (each service commits its part); a second run changes nothing.
+    Return what was created."""
     made = []
     result = import_customers(session, DEMO_CSV.splitlines(keepends=True), settings)
     if result.customers_created:

@@ -2,14 +2,12 @@
 and the creation of an account for a customer (SPEC §2, §3.5, §3.6).
 
 Imports idp.models, idp.config, idp.activation_keys and idp.accounts.{login,passwords,
-activation_codes}.
+activation_codes,refusals}.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -20,6 +18,8 @@ from idp.accounts.activation_codes import spend_equal_time
 from idp.accounts.login import find_account_by_login
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 from idp.activation_keys import load_activation_keys
 from idp.config import Settings
 from idp.models.account import Account
@@ -55,27 +55,12 @@ def is_activation_code(value: str) -> bool:
     return bool(ACTIVATION_CODE.fullmatch(value))
 
 
-class Verification(StrEnum):
-    """What a customer number and activation code prove."""
-
-    VERIFIED = "verified"
-    WRONG = "wrong"  # unknown number, wrong code, or no code to check: one answer for all
-    LOCKED = "locked"
-    ALREADY_ACTIVATED = "already_activated"
-
-
-@dataclass(frozen=True)
-class ActivationCheck:
-    """The verdict, and the customer when the verdict names one (verified, already activated)."""
-
-    outcome: Verification
-    customer: Customer | None = None
-
-
 def verify_activation(
     session: DbSession, customer_number: str, code: str, settings: Settings
-) -> ActivationCheck:
-    """Check a customer number and activation code (the caller commits, failures included).
+) -> Customer:
+    """The customer a number and activation code prove; raises Refused (WRONG_CUSTOMER_DATA,
+    LOCKED, ALREADY_ACTIVATED). Part of the caller's transaction, which must commit the
+    counted attempt even when this refuses.
 
     Every check of a code first takes one attempt with a conditional UPDATE, so parallel
     guesses never exceed ``activation_max_failures``; a right code gives the attempts back.
@@ -89,19 +74,19 @@ def verify_activation(
     keyring = load_activation_keys(settings.path(settings.keys_dir))
     customer = session.scalar(select(Customer).where(Customer.number == number))
     if customer is not None and customer.activated_at is not None:
-        return ActivationCheck(Verification.ALREADY_ACTIVATED, customer)
+        raise Refused(Refusal.ALREADY_ACTIVATED)
     if customer is None or customer.activation_code_hash is None:
         spend_equal_time(keyring, number, code)
-        return ActivationCheck(Verification.WRONG)
+        raise Refused(Refusal.WRONG_CUSTOMER_DATA)
     if not _take_attempt(session, customer, settings):
         spend_equal_time(keyring, number, code)
-        return ActivationCheck(Verification.LOCKED)
+        raise Refused(Refusal.LOCKED)
     if not code_matches(keyring, customer.activation_code_hash, number, code, settings):
         if customer.failed_activations >= settings.activation_max_failures:
             customer.activation_locked_at = customer.activation_locked_at or utcnow()
-        return ActivationCheck(Verification.WRONG)
+        raise Refused(Refusal.WRONG_CUSTOMER_DATA)
     customer.failed_activations = 0
-    return ActivationCheck(Verification.VERIFIED, customer)
+    return customer
 
 
 def _take_attempt(session: DbSession, customer: Customer, settings: Settings) -> bool:
@@ -122,14 +107,6 @@ def _take_attempt(session: DbSession, customer: Customer, settings: Settings) ->
     return True
 
 
-class AccountCreationError(ValueError):
-    """The account cannot be created; ``reason`` is a stable key for messages."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(detail or reason)
-        self.reason = reason
-
-
 def create_account(
     session: DbSession,
     *,
@@ -140,25 +117,55 @@ def create_account(
     language: str | None,
     settings: Settings,
 ) -> Account:
-    """Create an account linked to the customer, consuming its activation code (caller commits).
+    """Create an account for a customer (the ``accounts create`` command, the demo data) and
+    commit it; raises Refused (nothing written) as ``add_account`` does."""
+    try:
+        account = add_account(
+            session,
+            login=login,
+            email=email,
+            password=password,
+            customer_number=customer_number,
+            language=language,
+            settings=settings,
+        )
+    except Refused:
+        session.rollback()
+        raise
+    session.commit()
+    return account
 
-    Refuses a customer that already has an account, a taken login and a refused password.
+
+def add_account(
+    session: DbSession,
+    *,
+    login: str,
+    email: str,
+    password: str,
+    customer_number: str,
+    language: str | None,
+    settings: Settings,
+) -> Account:
+    """Add an account linked to the customer, consuming its activation code (part of the
+    caller's transaction).
+
+    Raises Refused: UNKNOWN_CUSTOMER, ALREADY_ACTIVATED, LOGIN_TAKEN, PASSWORD_REFUSED.
     Two parallel creations for one customer make one account: the customer is claimed with a
-    conditional UPDATE (the loser gets ``customer_already_activated``), and the unique
+    conditional UPDATE (the loser gets ALREADY_ACTIVATED), and the unique
     ``account_customer.customer_id`` is the last line (an IntegrityError at flush, for the
     caller to roll back).
     """
     number = normalise_customer_number(customer_number)
     customer = session.scalar(select(Customer).where(Customer.number == number))
     if customer is None:
-        raise AccountCreationError("unknown_customer", f"no customer {number}")
+        raise Refused(Refusal.UNKNOWN_CUSTOMER, detail=f"no customer {number}")
     if customer.activated_at is not None:
-        raise AccountCreationError("customer_already_activated", "customer already has an account")
+        raise Refused(Refusal.ALREADY_ACTIVATED, detail="customer already has an account")
     if find_account_by_login(session, login) is not None:
-        raise AccountCreationError("login_taken", "this login is already in use")
+        raise Refused(Refusal.LOGIN_TAKEN, detail="this login is already in use")
     reasons = check_password_policy(password, settings, (login, email, number))
     if reasons:
-        raise AccountCreationError("password_refused", ", ".join(r.value for r in reasons))
+        raise Refused(Refusal.PASSWORD_REFUSED, password_reasons=reasons)
     claimed = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.activated_at.is_(None))
@@ -166,7 +173,7 @@ def create_account(
         .execution_options(synchronize_session="fetch")
     )
     if rowcount(claimed) != 1:
-        raise AccountCreationError("customer_already_activated", "customer already has an account")
+        raise Refused(Refusal.ALREADY_ACTIVATED, detail="customer already has an account")
     account = Account(
         login=normalise_login(login),
         email=email.strip(),

@@ -7,7 +7,8 @@ the customer's number) with what billing was last told (``billing_link``) and ap
 differences to the numbered journal ``billing_event`` with set-based ``INSERT … SELECT``
 statements; the snapshot is then updated from the journal rows just written, so the two never
 disagree whatever commits meanwhile. It runs under a lock (two exports never number one change
-twice) and the caller commits. Any code path that links, unlinks or deletes is seen, with no
+twice) and commits (idp/accounts/__init__: the service ends its transaction, which releases
+the lock). Any code path that links, unlinks or deletes is seen, with no
 hook to call. ``events_since`` streams the journal after a cursor: re-running an export with
 the same cursor gives the same lines again, and each line states what to set, so billing
 applies them idempotently. Imports sqlalchemy and idp.models.
@@ -62,15 +63,22 @@ class CursorAhead(ValueError):
 
 
 def record_changes(session: DbSession) -> int:
-    """Append to the journal what changed since the last export; return how many events."""
+    """Append to the journal what changed since the last export and commit; return how many
+    events."""
     connection = session.connection()
-    _lock(connection)
-    now = bindparam("now", utcnow(), type_=UTCDateTime())
-    return (
-        _record_gone(connection, now)
-        + _record_new(connection, now)
-        + _record_renamed(connection, now)
-    )
+    try:
+        _lock(connection)
+        now = bindparam("now", utcnow(), type_=UTCDateTime())
+        count = (
+            _record_gone(connection, now)
+            + _record_new(connection, now)
+            + _record_renamed(connection, now)
+        )
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return count
 
 
 def last_seq(session: DbSession) -> int:

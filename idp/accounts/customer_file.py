@@ -2,7 +2,7 @@
 
 A line holds a contract and its customer's data; a customer with two contracts has two lines.
 Rows are read lazily (the file is never held in memory) and errors are collected with their
-line numbers, at most ``MAX_LISTED_ERRORS`` of them listed. Imports idp.accounts.activation.
+line numbers, at most ``MAX_LISTED_ERRORS`` of them listed. Imports idp.accounts.{activation,refusals}.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from idp.accounts.activation import is_activation_code
 from idp.accounts.activation import is_customer_number
 from idp.accounts.activation import normalise_activation_code
 from idp.accounts.activation import normalise_customer_number
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 
 HEADER = (
     "customer_number",
@@ -36,12 +38,12 @@ STATUSES = ("active", "pending", "ended", "cancelled")
 MAX_LISTED_ERRORS = 100
 
 
-class ImportError_(ValueError):
-    """The file has errors; nothing was imported. ``errors`` lists them by line."""
+class ImportError_(Refused):
+    """The file has errors; nothing was imported. ``errors`` lists them by line, ``count``
+    says how many there were in all (a ``Refused`` with reason ``INVALID_IMPORT``)."""
 
     def __init__(self, errors: list[str], count: int | None = None):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+        super().__init__(Refusal.INVALID_IMPORT, errors=errors)
         self.count = len(errors) if count is None else count
 
 

@@ -2,9 +2,9 @@
 
 The file is read in batches of ``BATCH_SIZE`` lines; each batch costs a few set-based
 statements (Core ``SELECT … IN``, ``executemany`` inserts and updates, no ORM object per row),
-so memory stays bounded whatever the file's size. Everything happens in the caller's
-transaction: on ``ImportError_`` the caller rolls back and nothing is imported, however late in
-the file the faulty line is. A row that matches the database is not written, and activation
+so memory stays bounded whatever the file's size. Everything happens in one transaction, which
+the service ends (idp/accounts/__init__): on ``ImportError_`` (a ``Refused``) it rolls back and
+nothing is imported, however late in the file the faulty line is. A row that matches the database is not written, and activation
 codes are compared by their keyed hash (``idp.accounts.activation_codes``), so an unchanged
 re-import writes nothing.
 
@@ -106,8 +106,25 @@ def import_customers(
     full: bool = False,
     max_removed_percent: float = 10.0,
 ) -> ImportResult:
-    """Apply a billing CSV in the caller's transaction (the caller commits, or rolls back on
-    ``ImportError_``); ``full`` removes what the file does not name (see the module doc)."""
+    """Apply a billing CSV and commit it; on ``ImportError_`` (or any other error) roll back
+    and raise: nothing is imported. ``full`` removes what the file does not name (see the
+    module doc)."""
+    try:
+        result = _apply_file(session, lines, settings, full, max_removed_percent)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def _apply_file(
+    session: DbSession,
+    lines: Iterable[str],
+    settings: Settings,
+    full: bool,
+    max_removed_percent: float,
+) -> ImportResult:
     keyring = load_activation_keys(settings.path(settings.keys_dir))
     connection = session.connection()
     seen.start(connection)

@@ -1,8 +1,8 @@
 """Forgot login, forgot password and the password reset (SPEC §3.8).
 
-Services take plain values, return results or raise domain errors; the caller commits once, so
-the mail in the outbox is committed with the change that caused it. Imports idp.models,
-idp.accounts, idp.mail and idp.config (and itsdangerous), never flask.
+Services end their transaction, the mail in the outbox committed with the change that caused
+it, and refuse with ``Refused`` (idp/accounts/__init__). Imports idp.models, idp.accounts,
+idp.mail and idp.config (and itsdangerous), never flask.
 
 Decisions:
 
@@ -33,7 +33,9 @@ from sqlalchemy import update
 from idp.accounts.passwords import Reason
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
-from idp.accounts.sessions import end_account_sessions
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
+from idp.accounts.signout import end_account_sessions
 from idp.config import Settings
 from idp.mail.links import absolute
 from idp.mail.links import login_link
@@ -41,6 +43,7 @@ from idp.mail.links import reset_link
 from idp.mail.outbox import enqueue
 from idp.models.account import ACTIVE
 from idp.models.account import Account
+from idp.models.account import normalise_email
 from idp.models.base import DbSession
 from idp.models.base import random_token
 from idp.models.base import rowcount
@@ -51,18 +54,6 @@ from idp.models.registration import PasswordReset
 RESET_SALT = "password-reset"
 MAX_TOKEN_LENGTH = 512
 MAX_EMAIL_LENGTH = 254
-
-
-class ResetLinkDead(Exception):
-    """The reset link is forged, expired, already used, superseded or its account disabled."""
-
-
-class PasswordRefused(ValueError):
-    """The new password breaks the policy; ``reasons`` say why (SPEC §3.6)."""
-
-    def __init__(self, reasons: list[Reason]):
-        super().__init__(", ".join(r.value for r in reasons))
-        self.reasons = reasons
 
 
 @dataclass(frozen=True)
@@ -80,11 +71,6 @@ class PasswordChanged:
     """The outcome of a reset: the account's login (for the "log in" button)."""
 
     login: str
-
-
-def normalise_email(email: str) -> str:
-    """Addresses are compared without surrounding spaces and without regard to case."""
-    return email.strip().lower()
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -110,8 +96,8 @@ def _recipients(session: DbSession, email: str) -> list[Account]:
 
 
 def request_password_reset(session: DbSession, email: str, settings: Settings) -> int:
-    """Queue a reset mail for each active account of ``email``; return how many (the page
-    must not tell). Older unused links of those accounts stop working."""
+    """Queue a reset mail for each active account of ``email`` and commit; return how many
+    (the page must not tell). Older unused links of those accounts stop working."""
     accounts = _recipients(session, email)
     for account in accounts:
         session.execute(
@@ -135,11 +121,13 @@ def request_password_reset(session: DbSession, email: str, settings: Settings) -
             language=account.language,
             context={"link": absolute(settings, f"/reset/{token}")},
         )
+    session.commit()
     return len(accounts)
 
 
 def request_login_reminder(session: DbSession, email: str, settings: Settings) -> int:
-    """Queue a mail with the login to each active account of ``email``; return how many."""
+    """Queue a mail with the login to each active account of ``email`` and commit; return
+    how many."""
     accounts = _recipients(session, email)
     for account in accounts:
         enqueue(
@@ -149,30 +137,31 @@ def request_login_reminder(session: DbSession, email: str, settings: Settings) -
             language=account.language,
             context={"login": account.login, "login_link": login_link(settings, account.login)},
         )
+    session.commit()
     return len(accounts)
 
 
 def open_reset_link(session: DbSession, token: str, settings: Settings) -> ResetLink:
-    """The reset link behind ``token``, still usable; raise ResetLinkDead otherwise.
+    """The reset link behind ``token``, still usable; raises Refused(DEAD_LINK) otherwise.
 
     Reading only: opening the link (a mail scanner's GET) consumes nothing.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     try:
         secret = _serializer(settings).loads(token, max_age=settings.password_reset_ttl)
     except BadData:
-        raise ResetLinkDead from None
+        raise Refused(Refusal.DEAD_LINK) from None
     if not isinstance(secret, str):
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     reset = session.scalar(
         select(PasswordReset).where(PasswordReset.secret_hash == token_hash(secret))
     )
     if reset is None or reset.used_at is not None or utcnow() >= reset.expires_at:
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     account = session.get(Account, reset.account_id)
     if account is None or account.status != ACTIVE:
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     context = (account.login, account.email, *(c.number for c in account.customers))
     return ResetLink(reset_id=reset.id, account_id=account.id, login=account.login, context=context)
 
@@ -186,14 +175,27 @@ def reset_password(
     session: DbSession, token: str, password: str, settings: Settings
 ) -> PasswordChanged:
     """Set the new password once per link: end every session and token of the account and
-    queue the "password changed" mail, all in the caller's transaction.
+    queue the "password changed" mail, all in one commit.
 
-    Raises ResetLinkDead (also for the loser of two parallel submissions) or PasswordRefused.
+    Raises Refused: DEAD_LINK (also for the loser of two parallel submissions) or
+    PASSWORD_REFUSED with the policy's reasons; then nothing is written.
     """
+    try:
+        changed = _reset_password(session, token, password, settings)
+    except Refused:
+        session.rollback()
+        raise
+    session.commit()
+    return changed
+
+
+def _reset_password(
+    session: DbSession, token: str, password: str, settings: Settings
+) -> PasswordChanged:
     link = open_reset_link(session, token, settings)
     reasons = refused_reasons(link, password, settings)
     if reasons:
-        raise PasswordRefused(reasons)
+        raise Refused(Refusal.PASSWORD_REFUSED, password_reasons=reasons)
     new_hash = hash_password(password, settings)  # before the claim: keep the write lock short
     now = utcnow()
     claimed = session.execute(
@@ -206,10 +208,10 @@ def reset_password(
         .values(used_at=now)
     )
     if rowcount(claimed) != 1:
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     account = session.get(Account, link.account_id)
     if account is None or account.status != ACTIVE:
-        raise ResetLinkDead
+        raise Refused(Refusal.DEAD_LINK)
     account.password_hash = new_hash
     session.execute(
         delete(PasswordReset).where(

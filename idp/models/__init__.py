@@ -7,11 +7,11 @@ from idp.models.billing import BillingEvent
 from idp.models.billing import BillingLink
 from idp.models.customer import Contract
 from idp.models.customer import Customer
+from idp.models.interaction import Interaction
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Client
 from idp.models.oauth import Token
-from idp.models.op_session import Interaction
 from idp.models.op_session import OpSession
 from idp.models.op_session import SessionClient
 from idp.models.outbox import OutboxMail

@@ -28,6 +28,12 @@ def normalise_login(login: str) -> str:
     return login.strip().casefold()
 
 
+def normalise_email(email: str) -> str:
+    """Addresses are compared without surrounding spaces and without regard to case (the
+    database compares ``lower(email)``, so this is ``lower`` too, not ``casefold``)."""
+    return email.strip().lower()
+
+
 def new_subject() -> str:
     """An opaque, random, never sequential subject identifier (OIDC Core §2 ``sub``)."""
     return random_token(24)

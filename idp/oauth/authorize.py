@@ -30,11 +30,9 @@ from idp.oauth.interaction import save_pending
 from idp.oauth.interaction import take_finished
 from idp.oauth.server import StoredAuthorizationRequest
 from idp.oauth.server import server
-from idp.oauth.sessions import NewSession
-from idp.oauth.sessions import end_session
-from idp.oauth.sessions import start_session
-
-INVALID_HINT = object()
+from idp.oauth.sso import NewSession
+from idp.oauth.sso import end_session
+from idp.oauth.sso import start_session
 
 
 @dataclass
@@ -47,21 +45,31 @@ class Outcome:
     new_session: NewSession | None = None
 
 
-def hinted_subject(hint: str | None, keyring: Keyring, settings: Settings) -> object:
+@dataclass(frozen=True)
+class HintedSubject:
+    """What an ``id_token_hint`` says: nothing (no hint), a subject, or that it is not ours."""
+
+    sub: str | None = None
+    invalid: bool = False
+
+
+def hinted_subject(hint: str | None, keyring: Keyring, settings: Settings) -> HintedSubject:
     """``sub`` of an ``id_token_hint`` we issued (expired ones accepted, OIDC Core §3.1.2.1);
-    None without a hint; INVALID_HINT when it is not a token of ours."""
+    ``invalid`` when the hint is not a token of ours."""
     if not hint:
-        return None
+        return HintedSubject()
     try:
         token = jwt.decode(hint, KeySet(keyring.verification_keys()), algorithms=["RS256", "ES256"])
     except (JoseError, ValueError, TypeError):
-        return INVALID_HINT
+        return HintedSubject(invalid=True)
     if token.claims.get("iss") != settings.issuer or not isinstance(token.claims.get("sub"), str):
-        return INVALID_HINT
-    return token.claims["sub"]
+        return HintedSubject(invalid=True)
+    return HintedSubject(sub=token.claims["sub"])
 
 
-def needs_fresh_login(data: MultiDict[str, str], op_session: OpSession, hinted: object) -> bool:
+def needs_fresh_login(
+    data: MultiDict[str, str], op_session: OpSession, hinted: HintedSubject
+) -> bool:
     """True when the session cannot answer: prompt=login, max_age exceeded, other user hinted."""
     if "login" in (data.get("prompt") or "").split():
         return True
@@ -70,7 +78,7 @@ def needs_fresh_login(data: MultiDict[str, str], op_session: OpSession, hinted: 
         # Compared as numbers: timedelta(seconds=...) overflows for a huge max_age (a 500).
         if (utcnow() - op_session.auth_time).total_seconds() > int(max_age):
             return True
-    return isinstance(hinted, str) and hinted != op_session.account.sub
+    return hinted.sub is not None and hinted.sub != op_session.account.sub
 
 
 def _request(pairs: list[tuple[str, str]], settings: Settings) -> StoredAuthorizationRequest:
@@ -98,7 +106,7 @@ def start_authorization(pairs: list[tuple[str, str]], op_session: OpSession | No
         account = None
     try:
         grant = server.get_consent_grant(request=request, end_user=account)
-        if hinted is INVALID_HINT:
+        if hinted.invalid:
             raise InvalidRequestError(
                 "Invalid 'id_token_hint'.",
                 redirect_uri=grant.redirect_uri,

@@ -1,16 +1,22 @@
 """THE seam between protocol and pages (node-oidc-provider's interactionDetails/Finished).
 
-``/authorize`` saves the pending request and sends the browser to the interaction URL; a page
-(login today, registration later) calls ``login_finished`` and redirects to ``resume_url``. The
-grant code never knows how the user got there.
+``/authorize`` saves the pending request and sends the browser to the interaction URL (the
+``interaction_url`` setting, node-oidc-provider's ``interactions.url``); a page calls
+``login_finished`` and redirects to ``resume_url``. The grant code never knows how the user got
+there, and pages never read ``Interaction`` rows nor build protocol URLs: ``load_pending``
+tells them what they need, ``after_registration_url`` and ``start_login_url`` where to go.
+
+Imports idp.models, idp.config and authlib's URL helper; the views import it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
+from flask import current_app
 from flask import url_for
 from sqlalchemy import update
 
@@ -20,10 +26,11 @@ from idp.models.account import Account
 from idp.models.base import random_token
 from idp.models.base import rowcount
 from idp.models.base import utcnow
+from idp.models.interaction import Interaction
 from idp.models.oauth import Client
-from idp.models.op_session import Interaction
 
-DEFAULT_CLIENT_ID = "customer-space"
+# Parameters of the original authorization request not replayed after a registration.
+NOT_REPLAYED = ("login_hint", "id_token_hint")
 
 
 # The provider's own pages that may ask for a login (node-oidc-provider's "interaction" for
@@ -42,6 +49,7 @@ class PendingLogin:
     client_name: str | None
     login_hint: str | None
     ui_locales: list[str]
+    params: list[list[str]]  # the authorization request, opaque to pages (kept by registrations)
 
 
 def save_pending(client_id: str, pairs: list[tuple[str, str]], settings: Settings) -> str:
@@ -115,12 +123,18 @@ def load_pending(uid: str) -> PendingLogin | None:
         client_name=client.name if client else item.client_id,
         login_hint=params.get("login_hint"),
         ui_locales=(params.get("ui_locales") or "").split(),
+        params=[list(pair) for pair in item.params_pairs()],
     )
 
 
+def _settings() -> Settings:
+    value: Settings = current_app.config["IDP"]
+    return value
+
+
 def interaction_url(uid: str) -> str:
-    """Where the browser goes to log in for this request."""
-    return url_for("login.show", uid=uid)
+    """Where the browser goes to log in for this request (the ``interaction_url`` setting)."""
+    return _settings().interaction_url.replace("{uid}", uid)
 
 
 def resume_url(uid: str) -> str:
@@ -160,5 +174,32 @@ def initiate_login_url(client: Client, issuer: str, login_hint: str | None) -> s
 
 
 def default_client() -> Client | None:
-    """The web customer space: where people go when no application sent them."""
-    return db.session.get(Client, DEFAULT_CLIENT_ID)
+    """The client people go to when no application sent them (``default_client_id``)."""
+    return db.session.get(Client, _settings().default_client_id)
+
+
+def start_login_url(client_id: str | None, login_hint: str | None) -> str | None:
+    """Where a login started from a link goes (OIDC Core §4): the client's, else the default
+    client's initiate_login_uri; None when neither registered one."""
+    client = db.session.get(Client, client_id) if client_id else None
+    client = client or default_client()
+    return initiate_login_url(client, _settings().issuer, login_hint) if client else None
+
+
+def after_registration_url(
+    client_id: str | None, params: list[list[str]] | None, login: str | None
+) -> str:
+    """Where the customer goes after registering (SPEC §3.7): the originating client's
+    initiate_login_uri with ``iss`` and ``login_hint`` (OIDC Core §4); a client without one gets
+    its original authorization request again, with the new login as hint; no client: the
+    default client's, else ``/start-login``."""
+    client = db.session.get(Client, client_id) if client_id else None
+    if client is not None:
+        target = initiate_login_url(client, _settings().issuer, login)
+        if target:
+            return target
+        if params:
+            pairs = [(str(k), str(v)) for k, v in params if k not in NOT_REPLAYED]
+            pairs += [("login_hint", login)] if login else []
+            return url_for("oauth.authorize") + "?" + urlencode(pairs)
+    return start_login_url(None, login) or url_for("login.start_login")

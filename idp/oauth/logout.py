@@ -4,7 +4,7 @@ Authlib's EndSessionEndpoint validates the request (the hint's signature against
 hints accepted, ``client_id`` against the hint's ``aud``, the exact ``post_logout_redirect_uri``,
 ``state``); we add our issuer, our algorithms, our clients' registered URIs, and decide whether
 the End-User must confirm. Ending the session queues the back-channel logout of the clients that
-took part in it (idp/oauth/sessions.py → idp/models/logout.py).
+took part in it (idp/oauth/sso.py → idp/accounts/signout.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from idp.models.op_session import OpSession
 from idp.oauth import context
 from idp.oauth.server import StoredAuthorizationRequest
 from idp.oauth.server import server
-from idp.oauth.sessions import end_session
+from idp.oauth.sso import end_session
 from idp.uris import uri_is_registered
 
 ALGORITHMS = ["RS256", "ES256"]  # what we sign with; never "none" or HMAC (RFC 8725 §3.1)

@@ -14,8 +14,8 @@ from flask import request
 from flask import session
 from werkzeug.datastructures import MultiDict
 
-from idp.oauth.sessions import cookie_name
-from idp.oauth.sessions import find_live_session
+from idp.oauth.sso import cookie_name
+from idp.oauth.sso import find_live_session
 
 if TYPE_CHECKING:
     from idp.models.op_session import OpSession

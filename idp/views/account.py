@@ -47,8 +47,8 @@ from idp.models.base import utcnow
 from idp.models.op_session import OpSession
 from idp.oauth.interaction import interaction_url
 from idp.oauth.interaction import save_first_party
-from idp.oauth.sessions import cookie_name
-from idp.oauth.sessions import note_use
+from idp.oauth.sso import cookie_name
+from idp.oauth.sso import note_use
 from idp.views import browser_op_session
 from idp.views import remember_interaction
 from idp.views.messages import field_message

@@ -25,7 +25,7 @@ from idp.config import Settings
 from idp.extensions import limiter
 from idp.models.account import normalise_login
 from idp.models.base import random_token
-from idp.oauth.sessions import host_cookie_name
+from idp.oauth.sso import host_cookie_name
 from idp.throttle import subject_key
 
 SALT = "login-device"

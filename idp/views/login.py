@@ -13,17 +13,16 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from idp.accounts.login import authenticate
+from idp.accounts.refusals import Refused
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.account import normalise_login
-from idp.models.oauth import Client
 from idp.oauth.authorize import foreign_interaction
 from idp.oauth.interaction import PendingLogin
-from idp.oauth.interaction import default_client
-from idp.oauth.interaction import initiate_login_url
 from idp.oauth.interaction import load_pending
 from idp.oauth.interaction import login_finished
 from idp.oauth.interaction import resume_url
+from idp.oauth.interaction import start_login_url
 from idp.throttle import GrowingDelay
 from idp.throttle import login_delays
 from idp.views.device_cookie import known_device
@@ -82,9 +81,9 @@ def submit(uid: str) -> Response:
     wait = 0 if device else delays.wait_left(normalise_login(login))
     if wait:
         return _wait_page(pending, login, wait)
-    account = authenticate(db.session, login, password, current_app.config["IDP"])
-    if account is None:
-        db.session.rollback()
+    try:
+        account = authenticate(db.session, login, password, current_app.config["IDP"])
+    except Refused:
         if device:
             device.count_failure()
         else:
@@ -130,9 +129,8 @@ def _wait_page(pending: PendingLogin, login: str, seconds: int) -> Response:
 @bp.get("/start-login")
 def start_login() -> Response:
     """Links in mails land here: hand over to a client's initiate_login_uri (OIDC Core §4)."""
-    client = db.session.get(Client, request.args.get("client_id", "")[:64]) or default_client()
     hint = request.args.get("login_hint", "")[:254] or None
-    target = initiate_login_url(client, current_app.config["IDP"].issuer, hint) if client else None
+    target = start_login_url(request.args.get("client_id", "")[:64] or None, hint)
     if target is None:
         return oauth_error_page(foreign_interaction().error)
     return redirect(target)

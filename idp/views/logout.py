@@ -18,7 +18,7 @@ from idp.oauth import context
 from idp.oauth.logout import LogoutDecision
 from idp.oauth.logout import decide_logout
 from idp.oauth.logout import log_out
-from idp.oauth.sessions import cookie_name
+from idp.oauth.sso import cookie_name
 from idp.views import browser_op_session
 from idp.views import query_pairs
 

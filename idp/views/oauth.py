@@ -25,8 +25,8 @@ from idp.oauth.endpoints import presented_token_client
 from idp.oauth.interaction import interaction_url
 from idp.oauth.server import query_client
 from idp.oauth.server import server
-from idp.oauth.sessions import cookie_name
-from idp.oauth.sessions import note_use
+from idp.oauth.sso import cookie_name
+from idp.oauth.sso import note_use
 from idp.views import PENDING_KEY
 from idp.views import browser_op_session
 from idp.views import query_pairs

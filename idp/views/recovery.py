@@ -2,7 +2,9 @@
 mailbox" page, the reset form and its outcome pages.
 
 Parse input → call idp.accounts.recovery → respond. Mails are throttled per client IP (429) and
-per address (same answer, no mail), both with ``registration_rate_limit`` read at call time.
+per address (same answer, no mail: idp.views.mail_limits), both with ``registration_rate_limit``.
+Fields are checked and refusals worded as on the registration pages (idp.forms,
+idp.views.messages).
 """
 
 from __future__ import annotations
@@ -19,31 +21,31 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import gettext as _
-from limits import parse_many
 from werkzeug.wrappers import Response
 
-from idp.accounts.passwords import MAX_LENGTH
-from idp.accounts.passwords import Reason
-from idp.accounts.recovery import PasswordRefused
-from idp.accounts.recovery import ResetLinkDead
-from idp.accounts.recovery import normalise_email
+from idp import forms
 from idp.accounts.recovery import open_reset_link
 from idp.accounts.recovery import refused_reasons
 from idp.accounts.recovery import request_login_reminder
 from idp.accounts.recovery import request_password_reset
 from idp.accounts.recovery import reset_password
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 from idp.config import Settings
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.mail.links import login_link
 from idp.models.account import normalise_login
-from idp.models.base import token_hash
 from idp.oauth.interaction import PendingLogin
+from idp.oauth.interaction import interaction_url
 from idp.oauth.interaction import load_pending
 from idp.throttle import login_delays
+from idp.views.mail_limits import allow_mail
+from idp.views.mail_limits import mail_limit
+from idp.views.messages import field_message
+from idp.views.messages import password_refusal_messages
 
 bp = Blueprint("recovery", __name__)
-MAX_FIELD = 1024
 UID_KEY = "recovery_uid"  # the pending login the forgot flow started from (this browser)
 LOGIN_KEY = "recovery_login"  # the login whose password was just changed
 ADDRESS_KEY = "recovery_email"  # shown back on the "check your mailbox" page
@@ -64,10 +66,6 @@ def _policy_figures() -> dict[str, int]:
     }
 
 
-def _mail_limit() -> str:
-    return str(_settings().registration_rate_limit)
-
-
 def _pending(uid: str | None) -> PendingLogin | None:
     """The open login this page belongs to (its ui_locales then choose the language)."""
     pending = load_pending(uid[:64]) if uid else None
@@ -82,40 +80,17 @@ def _page(template: str, status: int = 200, **context: object) -> Response:
     return response
 
 
-def _address_allows_mail(email: str) -> bool:
-    """Count one mail for this address; False when its budget is spent (then send nothing).
-
-    The key is a hash: the rate-limit store (Redis in production) never holds addresses.
-    """
-    if not limiter.enabled:
-        return True
-    key = ("recovery-mail-address", token_hash(normalise_email(email))[:32])
-    items = parse_many(_mail_limit())
-    if not all(limiter.limiter.test(item, *key) for item in items):
-        return False
-    return all([limiter.limiter.hit(item, *key) for item in items])
-
-
-def _email_error(email: str) -> str | None:
-    if not email:
-        return _("Enter your e-mail address.")
-    if len(email) > 254 or "@" not in email.strip("@") or any(c.isspace() for c in email):
-        return _("Enter an e-mail address such as name@example.be.")
-    return None
-
-
 def _mail_form(kind: str, send: Callable[..., int]) -> Response:
     """Shared by both forms: validate, send (unless throttled), same answer whatever happened."""
     pending = _pending(request.values.get("uid"))
-    email = request.form.get("email", "")[:MAX_FIELD].strip()
-    error = _email_error(email)
-    if error is not None:
-        return _page(f"forgot_{kind}.html", 400, pending=pending, email=email, error=error)
-    if _address_allows_mail(email):
-        send(db.session, email, _settings())
-        db.session.commit()
+    email = forms.check_email(request.form.get("email"))
+    if email.error:
+        error = field_message(email.error, required=_("Enter your e-mail address."))
+        return _page(f"forgot_{kind}.html", 400, pending=pending, email=email.value, error=error)
+    if allow_mail(email.value, "recovery-mail-address"):
+        send(db.session, email.value, _settings())
     session[UID_KEY] = pending.uid if pending else None
-    session[ADDRESS_KEY] = email
+    session[ADDRESS_KEY] = email.value
     return redirect(url_for(".sent", kind=kind, uid=pending.uid if pending else None), code=303)
 
 
@@ -139,7 +114,7 @@ def forgot_password() -> Response:
 
 
 @bp.post("/forgot/password")
-@limiter.shared_limit(_mail_limit, scope="recovery-mail", deduct_when=_sent_counts)
+@limiter.shared_limit(mail_limit, scope="recovery-mail", deduct_when=_sent_counts)
 def send_reset() -> Response:
     """Send a reset link if the address belongs to an active account; the same answer anyway."""
     return _mail_form("password", request_password_reset)
@@ -154,7 +129,7 @@ def forgot_login() -> Response:
 
 
 @bp.post("/forgot/login")
-@limiter.shared_limit(_mail_limit, scope="recovery-mail", deduct_when=_sent_counts)
+@limiter.shared_limit(mail_limit, scope="recovery-mail", deduct_when=_sent_counts)
 def send_login() -> Response:
     """Send the login if the address belongs to an active account; the same answer anyway."""
     return _mail_form("login", request_login_reminder)
@@ -172,48 +147,31 @@ def sent() -> Response:
     )
 
 
-def _dead_link() -> Response:
+@bp.errorhandler(Refused)
+def _refused(refused: Refused) -> Response:
+    """A dead reset link, wherever it is found, gets one page."""
+    if refused.reason is not Refusal.DEAD_LINK:
+        raise refused
     return _page("reset_dead_link.html", 410)
-
-
-def _reason_messages(reasons: list[Reason]) -> list[str]:
-    """Each refusal in plain words (an unknown reason still gets an explanation)."""
-    # Keyed by value: the policy may gain reasons before this table learns them. The same
-    # msgids as the registration pages (idp/views/registration.py): one translation each.
-    texts = {
-        "too_short": _(
-            "Use at least %(min)d characters. A few unrelated words make a long "
-            "password that is easy to remember.",
-            min=_settings().password_min_length,
-        ),
-        "too_long": _("This password is too long: use at most %(max)d characters.", max=MAX_LENGTH),
-        "common": _(
-            "This password is one of the most used or leaked ones: attackers try those first."
-        ),
-        "repetitive": _(
-            "This password repeats characters or follows a sequence (like "
-            "aaaa or 1234): it is too easy to guess."
-        ),
-        "contains_context": _(
-            "Do not use your login, your e-mail address or your customer number in your password."
-        ),
-        "contains_service_name": _(
-            "Do not use the name of our company or of this service in your password."
-        ),
-    }
-    fallback = _("This password cannot be used. Choose another one.")
-    return list(dict.fromkeys(texts.get(r.value, fallback) for r in reasons))
 
 
 @bp.get("/reset/<token>")
 def reset_form(token: str) -> Response:
     """The new-password form; opening the link (a mail scanner too) consumes nothing."""
-    try:
-        link = open_reset_link(db.session, token, _settings())
-    except ResetLinkDead:
-        return _dead_link()
+    link = open_reset_link(db.session, token, _settings())
+    return _reset_page(token, link.login)
+
+
+def _reset_page(
+    token: str, login: str, errors: list[str] | None = None, confirm_error: str | None = None
+) -> Response:
     return _page(
-        "reset_password.html", token=token, login=link.login, errors=[], confirm_error=None
+        "reset_password.html",
+        400 if errors or confirm_error else 200,
+        token=token,
+        login=login,
+        errors=errors or [],
+        confirm_error=confirm_error,
     )
 
 
@@ -221,45 +179,24 @@ def reset_form(token: str) -> Response:
 def reset_submit(token: str) -> Response:
     """Set the new password (once per link), then say so."""
     settings = _settings()
-    try:
-        link = open_reset_link(db.session, token, settings)
-    except ResetLinkDead:
-        return _dead_link()
-    password = request.form.get("password", "")[:MAX_FIELD]
-    confirm = request.form.get("password_confirm", "")[:MAX_FIELD]
-    errors = (
-        [_("Enter a new password.")]
-        if not password
-        else _reason_messages(refused_reasons(link, password, settings))
+    link = open_reset_link(db.session, token, settings)
+    password = request.form.get("password", "")
+    password_key, confirm_key = forms.check_new_password(
+        password, request.form.get("password_confirm")
     )
-    confirm_error = None
-    if password and confirm != password:
-        confirm_error = _("The two passwords are not the same.")
-    if errors or confirm_error:
-        return _page(
-            "reset_password.html",
-            400,
-            token=token,
-            login=link.login,
-            errors=errors,
-            confirm_error=confirm_error,
-        )
+    errors = (
+        [field_message(password_key, required=_("Enter a new password.")) or ""]
+        if password_key
+        else password_refusal_messages(refused_reasons(link, password, settings))
+    )
+    if errors or confirm_key:
+        return _reset_page(token, link.login, errors, field_message(confirm_key))
     try:
         changed = reset_password(db.session, token, password, settings)
-    except ResetLinkDead:
-        db.session.rollback()
-        return _dead_link()
-    except PasswordRefused as refused:  # the policy changed in between; say why anyway
-        db.session.rollback()
-        return _page(
-            "reset_password.html",
-            400,
-            token=token,
-            login=link.login,
-            errors=_reason_messages(refused.reasons),
-            confirm_error=None,
-        )
-    db.session.commit()
+    except Refused as refused:  # the policy changed in between: say why anyway
+        if refused.reason is not Refusal.PASSWORD_REFUSED:
+            raise
+        return _reset_page(token, link.login, password_refusal_messages(refused.password_reasons))
     # Proving the mailbox ends the waits strangers' wrong passwords caused (issue #8 finding 6).
     login_delays(limiter.limiter.storage, settings).forget(normalise_login(changed.login))
     session[LOGIN_KEY] = changed.login
@@ -272,7 +209,7 @@ def done() -> Response:
     pending = _pending(session.get(UID_KEY))
     login = session.get(LOGIN_KEY)
     if pending is not None:
-        target = url_for("login.show", uid=pending.uid)
+        target = interaction_url(pending.uid)
     else:
         target = login_link(_settings(), login)
     return _page("reset_done.html", target=target, login=login)

@@ -167,12 +167,15 @@ def alert_texts(page_html: str) -> list[str]:
 
 def link_row(app: Any, link: str) -> RegistrationRequest | None:
     """The registration request of a link (looked up the way the service does)."""
+    from idp.accounts.refusals import Refused
     from idp.accounts.registration import find_link
 
     with app.app_context():
-        row = find_link(db.session, link.rsplit("/", 1)[-1], app.config["IDP"])
-        if row is not None:
-            db.session.expunge(row)
+        try:
+            row = find_link(db.session, link.rsplit("/", 1)[-1], app.config["IDP"])
+        except Refused:
+            return None
+        db.session.expunge(row)
         return row
 
 

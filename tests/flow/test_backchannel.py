@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
-from idp.accounts.sessions import end_account_sessions
+from idp.accounts.signout import end_account_sessions
 from idp.extensions import db
 from idp.models.account import Account
 from idp.models.account import normalise_login
@@ -30,7 +30,7 @@ from idp.models.oauth import Client
 from idp.models.op_session import OpSession
 from idp.oauth.backchannel import MAX_ATTEMPTS
 from idp.oauth.backchannel import deliver_pending
-from idp.oauth.sessions import end_session
+from idp.oauth.sso import end_session
 from idp.worker import Worker
 from tests.conftest import csrf_token
 from tests.oidc import DEMO_ACTIVE

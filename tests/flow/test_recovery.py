@@ -196,6 +196,9 @@ def test_forgot_login_mail_carries_the_login(app, test_client):
         ("not-an-address", "Enter an e-mail address such as name@example.be."),
         ("two words@example.be", "Enter an e-mail address such as name@example.be."),
         ("a" * 250 + "@example.be", "Enter an e-mail address such as name@example.be."),
+        # The registration pages' rule (idp.forms.check_email), not a weaker one of its own.
+        ("name@example", "Enter an e-mail address such as name@example.be."),
+        ("name@@example.be", "Enter an e-mail address such as name@example.be."),
     ],
 )
 @pytest.mark.parametrize("kind", ["password", "login"])
@@ -328,6 +331,8 @@ def test_the_claim_is_a_conditional_update(app, test_client, monkeypatch):
     """Deterministic version of the race: a submission that read the link before another one
     spent it still fails at the claim (UPDATE … WHERE used_at IS NULL), changing nothing."""
     from idp.accounts import recovery
+    from idp.accounts.refusals import Refusal
+    from idp.accounts.refusals import Refused
 
     token = request_reset(app, test_client).rsplit("/", 1)[1]
     settings = app.config["IDP"]
@@ -336,8 +341,9 @@ def test_the_claim_is_a_conditional_update(app, test_client, monkeypatch):
         recovery.reset_password(db.session, token, NEW_PASSWORD, settings)
         db.session.commit()
         monkeypatch.setattr(recovery, "open_reset_link", lambda *args: stale)
-        with pytest.raises(recovery.ResetLinkDead):
+        with pytest.raises(Refused) as refused:
             recovery.reset_password(db.session, token, "Another one 2026 !!", settings)
+        assert refused.value.reason is Refusal.DEAD_LINK
         db.session.rollback()
     assert len(mails(app, "password_changed")) == 1
     request = AuthorizationRequest()
@@ -532,6 +538,15 @@ def test_refused_passwords_are_explained(app, test_client, password, confirm, fi
     assert password_hash_of(app) == old_hash
     assert test_client.get(path).status_code == 200
     assert submit_password(test_client, path, NEW_PASSWORD).status_code == 303
+
+
+def test_the_confirmation_is_compared_as_registration_compares_it(app, test_client):
+    """Both pages compare the NFKC forms (idp.forms.check_new_password): a ligature typed in
+    one field and plain letters in the other are the same password."""
+    path = request_reset(app, test_client)
+    typed = "ﬁlet de Saint-Pierre 2026"
+    response = submit_password(test_client, path, typed, confirm=typed.replace("ﬁ", "fi"))
+    assert response.status_code == 303, response.text
 
 
 def test_a_reason_without_a_specific_message_is_still_explained(app, test_client, monkeypatch):

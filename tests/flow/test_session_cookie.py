@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models.op_session import OpSession
-from idp.oauth.sessions import start_session
+from idp.oauth.sso import start_session
 from tests.conftest import csrf_token
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_session

@@ -13,6 +13,8 @@ from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
 from idp.accounts.passwords import needs_rehash
 from idp.accounts.passwords import verify_password
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 from idp.config import Settings
 from idp.extensions import db
 from idp.models.account import DISABLED
@@ -138,15 +140,22 @@ def test_login_keeps_a_current_hash(app):
         assert account.last_login_at is not None
 
 
-def test_wrong_password_and_unknown_login_return_none(app):
+def refused_login(login: str, password: str, settings: Settings) -> bool:
+    """True when authenticate refuses with the one generic reason."""
+    with pytest.raises(Refused) as refused:
+        authenticate(db.session, login, password, settings)
+    return refused.value.reason is Refusal.BAD_CREDENTIALS
+
+
+def test_wrong_password_and_unknown_login_are_refused(app):
     with app.app_context():
         settings = app.config["IDP"]
-        assert authenticate(db.session, DEMO_ACTIVE, DEMO_PASSWORD + "x", settings) is None
-        assert authenticate(db.session, "nobody@example.be", DEMO_PASSWORD, settings) is None
-        assert authenticate(db.session, "", "", settings) is None
+        assert refused_login(DEMO_ACTIVE, DEMO_PASSWORD + "x", settings)
+        assert refused_login("nobody@example.be", DEMO_PASSWORD, settings)
+        assert refused_login("", "", settings)
 
 
-def test_disabled_account_returns_none_even_with_the_right_password(app):
+def test_disabled_account_is_refused_even_with_the_right_password(app):
     with app.app_context():
         settings = app.config["IDP"]
         account = db.session.scalar(select(Account).where(Account.login == DEMO_ACTIVE))
@@ -154,7 +163,7 @@ def test_disabled_account_returns_none_even_with_the_right_password(app):
         account.status = DISABLED
         db.session.commit()
         newer = dataclasses.replace(settings, argon2_memory_cost=2048)
-        assert authenticate(db.session, DEMO_ACTIVE, DEMO_PASSWORD, newer) is None
+        assert refused_login(DEMO_ACTIVE, DEMO_PASSWORD, newer)
         assert account.password_hash == old_hash  # no rehash for a refused login
 
 

@@ -14,10 +14,10 @@ from idp.extensions import db
 from idp.models.account import Account
 from idp.models.base import random_token
 from idp.models.base import utcnow
+from idp.models.interaction import Interaction
 from idp.models.logout import LogoutNotification
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Token
-from idp.models.op_session import Interaction
 from idp.models.op_session import OpSession
 from idp.models.outbox import OutboxMail
 from idp.models.registration import PasswordReset

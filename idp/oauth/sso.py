@@ -1,6 +1,10 @@
-"""OP login sessions: the server side of SSO. The cookie holds a random secret; the database
-holds its hash and the public ``sid`` (OIDC Front/Back-Channel Logout ``sid``). Ending a session
-queues its back-channel logout notifications in the same transaction."""
+"""Single sign-on: the OP login session behind the ``idp_session`` cookie (``OpSession``).
+
+The cookie holds a random secret; the database holds its hash and the public ``sid`` (OIDC
+Front/Back-Channel Logout ``sid``). Ending a session queues its back-channel logout
+notifications in the same transaction (idp.accounts.signout). Imports idp.models,
+idp.accounts.signout and idp.config.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from idp.accounts.signout import end_sessions
 from idp.config import Settings
 from idp.devices import describe_user_agent
 from idp.extensions import db
@@ -17,7 +22,6 @@ from idp.models.account import Account
 from idp.models.base import random_token
 from idp.models.base import token_hash
 from idp.models.base import utcnow
-from idp.models.logout import end_sessions
 from idp.models.op_session import OpSession
 
 COOKIE_NAME = "idp_session"

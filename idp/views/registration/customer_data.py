@@ -1,0 +1,123 @@
+"""Registration, the customer-data step (SPEC §3.5), opened from the activation link: the
+customer number and activation code; a use of the link when both are well-formed.
+
+Imports idp.accounts.registration, idp.forms and idp.views helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import forms
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
+from idp.accounts.registration import open_link
+from idp.accounts.registration import submit_customer_data
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.models.registration import RegistrationRequest
+from idp.views.cookies import cookie_notice_required
+from idp.views.mail_limits import allow_mail
+from idp.views.messages import field_message
+from idp.views.registration.pages import STEP_KEY
+from idp.views.registration.pages import already_activated
+from idp.views.registration.pages import bp
+from idp.views.registration.pages import dead_link
+from idp.views.registration.pages import login_url
+from idp.views.registration.pages import page
+from idp.views.registration.pages import settings
+
+
+def _activation_limit() -> str:
+    return settings().activation_rate_limit
+
+
+def _activation_global_limit() -> str:
+    return settings().activation_global_rate_limit
+
+
+def _may_alert_owner(address: str) -> bool:
+    """Owner alerts count apart: strangers typing a customer number must not use up the
+    owner's own registration mails."""
+    return allow_mail(address, "owner-alert")
+
+
+def _activate_page(
+    token: str, row: RegistrationRequest, status: int = 200, **context: Any
+) -> Response:
+    context.setdefault("values", {})
+    context.setdefault("errors", {})
+    context.setdefault("error", None)
+    return page(
+        "activate.html",
+        status,
+        token=token,
+        email=row.email,
+        already=False,
+        login_url=login_url(row),
+        **context,
+    )
+
+
+@bp.get("/register/<token>")
+@cookie_notice_required
+def customer_data(token: str) -> Response:
+    """SPEC §3.5, opened from the mail. Shows the form; counts nothing (GET and HEAD)."""
+    return _activate_page(token, open_link(db.session, token, settings()))
+
+
+@bp.post("/register/<token>")
+@limiter.limit(_activation_limit, methods=["POST"])
+@limiter.limit(_activation_global_limit, key_func=lambda: "global", methods=["POST"])
+@cookie_notice_required
+def submit_customer_data_page(token: str) -> Response:
+    """One use of the link when both fields are well-formed; a wrong number or code gets one
+    generic message."""
+    row = open_link(db.session, token, settings())
+    number = forms.check_customer_number(request.form.get("customer_number"))
+    code = forms.check_activation_code(request.form.get("activation_code"))
+    values = {"customer_number": number.value, "activation_code": code.value}
+    if number.error or code.error:
+        errors = {
+            "customer_number": field_message(number.error),
+            "activation_code": field_message(code.error),
+        }
+        return _activate_page(token, row, 400, values=values, errors=errors)
+    try:
+        verified = submit_customer_data(
+            db.session, token, number.value, code.value, settings(), may_mail=_may_alert_owner
+        )
+    except Refused as refused:
+        return _refused_page(token, row, refused, values)
+    session[STEP_KEY] = [verified.request_id, verified.verified_at]
+    return redirect(url_for(".password", token=token), code=303)
+
+
+def _refused_page(
+    token: str, row: RegistrationRequest, refused: Refused, values: dict[str, str]
+) -> Response:
+    uses_left = refused.uses_left or 0
+    if refused.reason is Refusal.ALREADY_ACTIVATED:
+        return already_activated(row)
+    if refused.reason is Refusal.DEAD_LINK or (
+        refused.reason is Refusal.WRONG_CUSTOMER_DATA and uses_left <= 0
+    ):
+        return dead_link()
+    if refused.reason is Refusal.LOCKED:
+        message = _(
+            "Too many wrong activation codes were entered for this customer number: its "
+            "code is blocked. Contact us to receive a new one."
+        )
+    else:
+        message = _(
+            "This customer number and activation code do not match. Check them on "
+            "your latest invoice."
+        )
+    return _activate_page(token, row, 400, values=values, error=message, uses_left=uses_left)

@@ -1,0 +1,159 @@
+"""Registration, the last steps (SPEC §3.6–§3.7): login and password, then "your account is
+created" and "back to the app".
+
+The password step is keyed by the link token *and* bound to the browser that proved the
+customer number and activation code: a signed session entry names the request and the moment
+of its verification, for ``STEP_TTL`` seconds. Knowing the link alone is not enough.
+
+Imports idp.accounts.account_creation, idp.forms, idp.oauth.interaction and idp.views helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import forms
+from idp.accounts.account_creation import complete_registration
+from idp.accounts.account_creation import completed_registration
+from idp.accounts.account_creation import done_token
+from idp.accounts.account_creation import open_password_step
+from idp.accounts.account_creation import password_refusals
+from idp.accounts.passwords import MAX_LENGTH
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
+from idp.accounts.registration import open_link
+from idp.extensions import db
+from idp.models.base import utcnow
+from idp.models.registration import RegistrationRequest
+from idp.oauth.interaction import after_registration_url
+from idp.views.cookies import cookie_notice_required
+from idp.views.messages import field_message
+from idp.views.messages import password_refusal_messages
+from idp.views.messages import password_unusable_message
+from idp.views.registration.pages import EMAIL_KEY
+from idp.views.registration.pages import STEP_KEY
+from idp.views.registration.pages import STEP_TTL
+from idp.views.registration.pages import already_activated
+from idp.views.registration.pages import bp
+from idp.views.registration.pages import language
+from idp.views.registration.pages import page
+from idp.views.registration.pages import settings
+
+
+def _verified_here(token: str) -> RegistrationRequest | None:
+    """The request, when this browser proved its customer data less than STEP_TTL ago."""
+    try:
+        row = open_password_step(db.session, token, settings())
+    except Refused:
+        return None
+    verified = int(row.verified_at.timestamp()) if row.verified_at else None
+    if verified is None or session.get(STEP_KEY) != [row.id, verified]:
+        return None
+    if utcnow().timestamp() - verified > STEP_TTL:
+        return None
+    return row
+
+
+def _back_to_customer_data(token: str) -> Response:
+    """Not verified in this browser: the customer-data page, while the link allows it (a dead
+    link raises, and gets the dead-link page)."""
+    open_link(db.session, token, settings())
+    return redirect(url_for(".customer_data", token=token), code=303)
+
+
+def _password_page(
+    token: str, row: RegistrationRequest, status: int = 200, **context: Any
+) -> Response:
+    context.setdefault("login", row.email)
+    context.setdefault("errors", {})
+    context.setdefault("reasons", [])
+    return page(
+        "choose_password.html",
+        status,
+        token=token,
+        min_length=settings().password_min_length,
+        max_length=MAX_LENGTH,
+        **context,
+    )
+
+
+@bp.get("/register/<token>/password")
+@cookie_notice_required
+def password(token: str) -> Response:
+    """SPEC §3.6: the login (pre-filled with the e-mail), the password and its confirmation."""
+    row = _verified_here(token)
+    if row is None:
+        return _back_to_customer_data(token)
+    return _password_page(token, row)
+
+
+@bp.post("/register/<token>/password")
+@cookie_notice_required
+def submit_password(token: str) -> Response:
+    """Create the account (one transaction) and show the confirmation."""
+    row = _verified_here(token)
+    if row is None:
+        return _back_to_customer_data(token)
+    login = forms.check_login(request.form.get("login"))
+    typed = request.form.get("password", "")
+    password_error, confirm_error = forms.check_new_password(typed, request.form.get("confirm"))
+    errors = {
+        "login": field_message(login.error),
+        "password": field_message(password_error),
+        "confirm": field_message(confirm_error),
+    }
+    if any(errors.values()):
+        # Say everything at once: a mistyped confirmation does not hide a refused password.
+        refused = (
+            []
+            if password_error
+            else password_refusals(db.session, row, login.value, typed, settings())
+        )
+        reasons = password_refusal_messages(refused)
+        return _password_page(token, row, 400, login=login.value, errors=errors, reasons=reasons)
+    try:
+        created = complete_registration(
+            db.session,
+            token,
+            login=login.value,
+            password=typed,
+            language=language(),
+            settings=settings(),
+        )
+    except Refused as refused:
+        return _refused_page(token, row, refused, login.value)
+    session.pop(STEP_KEY, None)
+    session.pop(EMAIL_KEY, None)
+    return redirect(url_for(".done", t=done_token(settings(), created.request_id)), code=303)
+
+
+def _refused_page(token: str, row: RegistrationRequest, refused: Refused, login: str) -> Response:
+    if refused.reason is Refusal.DEAD_LINK:
+        raise refused
+    if refused.reason is Refusal.ALREADY_ACTIVATED:
+        return already_activated(row)
+    if refused.reason is Refusal.LOGIN_TAKEN:
+        errors = {"login": _("This login is already taken. Choose another one.")}
+        return _password_page(token, row, 400, login=login, errors=errors)
+    reasons = password_refusal_messages(refused.password_reasons) or [password_unusable_message()]
+    return _password_page(token, row, 400, login=login, reasons=reasons)
+
+
+@bp.get("/register/done")
+@cookie_notice_required
+def done() -> Response:
+    """SPEC §3.7: "your account is created" and "back to the app"."""
+    try:
+        completed = completed_registration(db.session, request.args.get("t", ""), settings())
+    except Refused:
+        abort(404)
+    target = after_registration_url(completed.client_id, completed.return_params, completed.login)
+    return page("confirmation.html", login=completed.login, return_url=target)
