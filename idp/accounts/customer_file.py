@@ -2,7 +2,8 @@
 
 A line holds a contract and its customer's data; a customer with two contracts has two lines.
 Rows are read lazily (the file is never held in memory) and errors are collected with their
-line numbers, at most ``MAX_LISTED_ERRORS`` of them listed. Imports idp.accounts.{activation,refusals}.
+line numbers, at most ``MAX_LISTED_ERRORS`` of them listed.
+Imports idp.accounts.{activation,refusals}.
 """
 
 from __future__ import annotations

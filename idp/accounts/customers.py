@@ -4,9 +4,9 @@ The file is read in batches of ``BATCH_SIZE`` lines; each batch costs a few set-
 statements (Core ``SELECT … IN``, ``executemany`` inserts and updates, no ORM object per row),
 so memory stays bounded whatever the file's size. Everything happens in one transaction, which
 the service ends (idp/accounts/__init__): on ``ImportError_`` (a ``Refused``) it rolls back and
-nothing is imported, however late in the file the faulty line is. A row that matches the database is not written, and activation
-codes are compared by their keyed hash (``idp.accounts.activation_codes``), so an unchanged
-re-import writes nothing.
+nothing is imported, however late in the file the faulty line is. A row that matches the
+database is not written, and activation codes are compared by their keyed hash
+(``idp.accounts.activation_codes``), so an unchanged re-import writes nothing.
 
 Any file is applied as a delta (the customers and contracts it names are created or updated;
 nothing else is touched). With ``full=True`` the file is billing's complete list: contracts it
