@@ -14,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from idp.accounts import customers as customers_module
-from idp.accounts.activation import Verification
 from idp.accounts.activation import verify_activation
 from idp.accounts.activation_codes import SCHEME
 from idp.accounts.activation_codes import code_matches
 from idp.accounts.activation_codes import key_id
 from idp.accounts.customers import import_customers
 from idp.accounts.passwords import hash_password
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 from idp.activation_keys import load_activation_keys
 from idp.extensions import db
 from idp.models.account import Account
@@ -118,10 +119,18 @@ def writes_to_data(seen: list[str]) -> list[str]:
     return [s for s in seen if s.startswith(WRITES + CONTRACT_WRITES)]
 
 
-def check(app, number: str, code: str) -> Verification:
-    """The customer-data step's verdict for a number and code (committed)."""
+VERIFIED = "verified"
+
+
+def check(app, number: str, code: str) -> str:
+    """The customer-data step's verdict for a number and code (committed): ``VERIFIED`` or
+    the refusal's reason."""
     with app.app_context():
-        verdict = verify_activation(db.session, number, code, app.config["IDP"]).outcome
+        try:
+            verify_activation(db.session, number, code, app.config["IDP"])
+            verdict: str = VERIFIED
+        except Refused as refused:
+            verdict = refused.reason
         db.session.commit()
         return verdict
 
@@ -141,7 +150,7 @@ def test_codes_are_stored_as_keyed_hashes_that_verify(app):
     assert not code_matches(ring, hashed, number_of(1), code_of(2), settings)
     # The number is part of the message: the same code of another customer does not match.
     assert not code_matches(ring, hashed, number_of(2), code_of(1), settings)
-    assert check(app, number_of(1), code_of(1)) is Verification.VERIFIED
+    assert check(app, number_of(1), code_of(1)) is VERIFIED
 
 
 def test_a_hash_under_an_unknown_key_never_matches(app):
@@ -153,7 +162,7 @@ def test_a_hash_under_an_unknown_key_never_matches(app):
 
 def test_a_wrong_code_counts_against_the_customer(app):
     run_import(app, csv_lines(1))
-    assert check(app, number_of(0), code_of(0, version=1)) is Verification.WRONG
+    assert check(app, number_of(0), code_of(0, version=1)) is Refusal.WRONG_CUSTOMER_DATA
     assert stored(app, number_of(0)).failed_activations == 1
 
 
@@ -201,13 +210,13 @@ def test_a_new_code_replaces_the_old_and_unlocks(app):
     run_import(app, csv_lines(1))
     for _ in range(5):
         check(app, number_of(0), "0000000001")
-    assert check(app, number_of(0), code_of(0)) is Verification.LOCKED
+    assert check(app, number_of(0), code_of(0)) is Refusal.LOCKED
     result = run_import(app, csv_lines(1, version=1))
     assert result.changed == 1
     customer = stored(app, number_of(0))
     assert customer.failed_activations == 0 and customer.activation_locked_at is None
-    assert check(app, number_of(0), code_of(0)) is Verification.WRONG
-    assert check(app, number_of(0), code_of(0, version=1)) is Verification.VERIFIED
+    assert check(app, number_of(0), code_of(0)) is Refusal.WRONG_CUSTOMER_DATA
+    assert check(app, number_of(0), code_of(0, version=1)) is VERIFIED
 
 
 def test_the_same_code_again_does_not_unlock(app):
@@ -215,7 +224,7 @@ def test_the_same_code_again_does_not_unlock(app):
     for _ in range(5):
         check(app, number_of(0), "0000000001")
     run_import(app, csv_lines(1))
-    assert check(app, number_of(0), code_of(0)) is Verification.LOCKED
+    assert check(app, number_of(0), code_of(0)) is Refusal.LOCKED
 
 
 def test_a_code_for_an_activated_customer_is_ignored_with_a_note(app):
@@ -236,7 +245,7 @@ def test_after_rotation_old_hashes_verify_and_the_next_import_rekeys_them(app, r
     assert runner.invoke(args=["idp", "keys", "rotate"]).exit_code == 0
     assert keyring(app).current_kid != old_kid
     assert key_id(stored(app, number_of(1)).activation_code_hash) == old_kid
-    assert check(app, number_of(1), code_of(1)) is Verification.VERIFIED
+    assert check(app, number_of(1), code_of(1)) is VERIFIED
     kept = runner.invoke(args=["idp", "keys", "prune"])
     assert kept.exit_code == 0 and f"kept activation-code keys {old_kid}" in kept.output
     # The demo customers' codes were hashed with the old key too: billing sends them all.
@@ -245,7 +254,7 @@ def test_after_rotation_old_hashes_verify_and_the_next_import_rekeys_them(app, r
     rekeyed = stored(app, number_of(0))
     assert key_id(rekeyed.activation_code_hash) == keyring(app).current_kid
     assert rekeyed.failed_activations == 1
-    assert check(app, number_of(0), code_of(0)) is Verification.VERIFIED
+    assert check(app, number_of(0), code_of(0)) is VERIFIED
     pruned = runner.invoke(args=["idp", "keys", "prune"])
     assert pruned.exit_code == 0 and old_kid in pruned.output and "kept" not in pruned.output
     assert old_kid not in keyring(app).secrets
@@ -269,8 +278,8 @@ def legacy(app, i: int, code: str, failures: int = 0) -> None:
 def test_legacy_argon2_hashes_verify_until_the_import_rekeys_them(app):
     run_import(app, csv_lines(2))
     legacy(app, 0, code_of(0))
-    assert check(app, number_of(0), code_of(0)) is Verification.VERIFIED
-    assert check(app, number_of(0), code_of(1)) is Verification.WRONG
+    assert check(app, number_of(0), code_of(0)) is VERIFIED
+    assert check(app, number_of(0), code_of(1)) is Refusal.WRONG_CUSTOMER_DATA
     result = run_import(app, csv_lines(2))
     assert result.codes_rekeyed == 1 and result.changed == 0
     customer = stored(app, number_of(0))
@@ -291,7 +300,7 @@ def test_a_locked_legacy_code_stays_locked_unless_billing_changed_it(
     assert key_id(customer.activation_code_hash) == keyring(app).current_kid
     assert (customer.activation_locked_at is not None) is locked_after
     verdict = check(app, number_of(0), code_of(0, billing_code_version))
-    assert verdict is (Verification.LOCKED if locked_after else Verification.VERIFIED)
+    assert verdict is (Refusal.LOCKED if locked_after else VERIFIED)
 
 
 # ---- all or nothing, duplicates across batches ------------------------------------------------
