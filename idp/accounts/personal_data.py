@@ -15,8 +15,8 @@ from sqlalchemy import delete
 from sqlalchemy import func
 
 from idp.accounts.self_service import active_account
-from idp.accounts.sessions import end_account_sessions
 from idp.accounts.signed_in import signed_in
+from idp.accounts.signout import end_account_sessions
 from idp.config import Settings
 from idp.mail.links import absolute
 from idp.mail.outbox import enqueue

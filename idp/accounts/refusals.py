@@ -21,6 +21,8 @@ class Refusal(StrEnum):
     ALREADY_ACTIVATED = "customer_already_activated"
     LOGIN_TAKEN = "login_taken"
     PASSWORD_REFUSED = "password_refused"
+    SAME_EMAIL = "same_email"  # the account page: the address is already the account's
+    ALREADY_LINKED = "already_linked"  # the account page: the customer is this account's
     INVALID_IMPORT = "invalid_import"  # a customer file with errors; nothing imported
 
 

@@ -2,16 +2,15 @@
 e-mail address, link another customer number (personal data: personal_data.py).
 
 Each service that writes commits once (the mails it queues go into that commit) and refuses
-with ``SelfServiceRefused`` after rolling back — or after committing when the refusal must be
-kept (a counted activation attempt). Imports idp.models, idp.accounts, idp.mail (outbox,
-links) and idp.config (and itsdangerous); never flask.
+with ``Refused`` (idp.accounts.refusals) after rolling back — or after committing when the
+refusal must be kept (a counted activation attempt). Imports idp.models, idp.accounts,
+idp.mail (outbox, links) and idp.config (and itsdangerous); never flask.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadData
@@ -19,14 +18,16 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy import update
 
-from idp.accounts.activation import Verification
+from idp.accounts.activation import normalise_customer_number
 from idp.accounts.activation import verify_activation
 from idp.accounts.eligibility import NO_ACTIVE_CONTRACT
 from idp.accounts.eligibility import Eligibility
 from idp.accounts.eligibility import compute_eligibility
-from idp.accounts.passwords import Reason
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
+from idp.accounts.signout import end_sessions
 from idp.config import Settings
 from idp.mail.links import absolute
 from idp.mail.links import reset_link
@@ -37,32 +38,11 @@ from idp.models.base import DbSession
 from idp.models.base import rowcount
 from idp.models.base import utcnow
 from idp.models.customer import Customer
-from idp.models.logout import end_sessions
 from idp.models.oauth import Token
 from idp.models.op_session import OpSession
 
 EMAIL_CHANGE_SALT = "email-change"
 MAX_TOKEN_LENGTH = 1024
-
-
-class Refusal(StrEnum):
-    """Why a change on the account page was refused; a stable key for the page's messages."""
-
-    PASSWORD_REFUSED = "password_refused"
-    SAME_EMAIL = "same_email"
-    DEAD_LINK = "dead_link"
-    WRONG_CUSTOMER_DATA = "wrong"  # unknown number, wrong code, linked elsewhere: one answer
-    LOCKED = "locked"
-    ALREADY_LINKED = "already_linked"  # to this very account
-
-
-class SelfServiceRefused(Exception):
-    """A self-service change refused; ``password_reasons`` when the policy objects."""
-
-    def __init__(self, reason: Refusal, password_reasons: list[Reason] | None = None):
-        super().__init__(reason.value)
-        self.reason = reason
-        self.password_reasons = list(password_reasons or [])
 
 
 @dataclass(frozen=True)
@@ -146,7 +126,7 @@ def change_password(
     reasons = check_password_policy(password, settings, context)
     if reasons:
         session.rollback()
-        raise SelfServiceRefused(Refusal.PASSWORD_REFUSED, reasons)
+        raise Refused(Refusal.PASSWORD_REFUSED, password_reasons=reasons)
     account.password_hash = hash_password(password, settings)
     others = session.scalars(
         select(OpSession).where(
@@ -187,7 +167,7 @@ def request_email_change(
     account = active_account(session, account_id)
     if new_email.casefold() == account.email.casefold():
         session.rollback()
-        raise SelfServiceRefused(Refusal.SAME_EMAIL)
+        raise Refused(Refusal.SAME_EMAIL)
     token = _email_serializer(settings).dumps(
         {"s": account.sub, "o": account.email, "n": new_email}
     )
@@ -210,14 +190,14 @@ def request_email_change(
 
 def confirm_email_change(session: DbSession, token: str, settings: Settings) -> str:
     """Set the address the link names; return it. A forged, expired or superseded link
-    raises SelfServiceRefused(DEAD_LINK). Commits."""
+    raises Refused(DEAD_LINK). Commits."""
     try:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise BadData("no token")
         data = _email_serializer(settings).loads(token, max_age=settings.email_change_ttl)
         sub, old, new = str(data["s"]), str(data["o"]), str(data["n"])
     except (BadData, KeyError, TypeError):
-        raise SelfServiceRefused(Refusal.DEAD_LINK) from None
+        raise Refused(Refusal.DEAD_LINK) from None
     changed = session.execute(
         update(Account)
         .where(Account.sub == sub, Account.email == old, Account.status == ACTIVE)
@@ -225,7 +205,7 @@ def confirm_email_change(session: DbSession, token: str, settings: Settings) -> 
     )
     if rowcount(changed) != 1:
         session.rollback()
-        raise SelfServiceRefused(Refusal.DEAD_LINK)
+        raise Refused(Refusal.DEAD_LINK)
     session.commit()
     return new
 
@@ -241,17 +221,16 @@ def link_customer(
     and an unknown number, a wrong code or a customer of another account get one answer.
     Commits, refusals included (the attempt is kept)."""
     account = active_account(session, account_id)
-    check = verify_activation(session, number, code, settings)
-    customer = check.customer
-    if check.outcome is Verification.ALREADY_ACTIVATED and customer in account.customers:
+    try:
+        customer = verify_activation(session, number, code, settings)
+    except Refused as refused:
+        mine = normalise_customer_number(number) in {c.number for c in account.customers}
         session.commit()
-        raise SelfServiceRefused(Refusal.ALREADY_LINKED)
-    if check.outcome is Verification.LOCKED:
-        session.commit()
-        raise SelfServiceRefused(Refusal.LOCKED)
-    if check.outcome is not Verification.VERIFIED or customer is None:
-        session.commit()
-        raise SelfServiceRefused(Refusal.WRONG_CUSTOMER_DATA)
+        if refused.reason is Refusal.ALREADY_ACTIVATED and mine:
+            raise Refused(Refusal.ALREADY_LINKED) from None
+        if refused.reason is Refusal.LOCKED:
+            raise Refused(Refusal.LOCKED) from None
+        raise Refused(Refusal.WRONG_CUSTOMER_DATA) from None
     claimed = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.activated_at.is_(None))
@@ -260,7 +239,7 @@ def link_customer(
     )
     if rowcount(claimed) != 1:  # a parallel registration took it first
         session.rollback()
-        raise SelfServiceRefused(Refusal.WRONG_CUSTOMER_DATA)
+        raise Refused(Refusal.WRONG_CUSTOMER_DATA)
     account.customers.append(customer)
     session.commit()
     return customer.number

@@ -4,7 +4,7 @@ them or of all.
 
 Each service that writes commits once; reads leave the transaction as they found it. Ending an
 OP session queues its back-channel logout notifications (OIDC Back-Channel Logout 1.0 §2.5) in
-that same commit. Imports idp.models and idp.accounts.sessions only.
+that same commit. Imports idp.models and idp.accounts.signout only.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
-from idp.accounts.sessions import end_account_sessions
+from idp.accounts.signout import end_account_sessions
+from idp.accounts.signout import end_sessions
 from idp.models.base import DbSession
 from idp.models.base import rowcount
 from idp.models.base import utcnow
-from idp.models.logout import end_sessions
 from idp.models.oauth import Client
 from idp.models.oauth import Token
 from idp.models.op_session import OpSession

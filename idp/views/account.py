@@ -30,8 +30,8 @@ from werkzeug.wrappers import Response
 from idp import forms
 from idp.accounts.personal_data import delete_account
 from idp.accounts.personal_data import export_data
-from idp.accounts.self_service import Refusal
-from idp.accounts.self_service import SelfServiceRefused
+from idp.accounts.refusals import Refusal
+from idp.accounts.refusals import Refused
 from idp.accounts.self_service import account_overview
 from idp.accounts.self_service import change_password
 from idp.accounts.self_service import confirm_email_change
@@ -166,7 +166,7 @@ def password(op_session: OpSession) -> Response:
         try:
             change_password(db.session, op_session.account_id, op_session.sid, typed, _settings())
             return _done("password")
-        except SelfServiceRefused as refused:
+        except Refused as refused:
             errors["password"] = " ".join(password_refusal_messages(refused.password_reasons))
     return _account_page(op_session, 400, errors=errors, open_section="password")
 
@@ -181,7 +181,7 @@ def email(op_session: OpSession) -> Response:
         try:
             request_email_change(db.session, op_session.account_id, checked.value, _settings())
             return _done("email_sent")
-        except SelfServiceRefused:
+        except Refused:
             error = _("This is already the address of your account.")
     return _account_page(op_session, 400, errors={"email": error}, values={"email": checked.value})
 
@@ -198,7 +198,7 @@ def confirm_email(token: str) -> Response:
     """The address changes now."""
     try:
         address = confirm_email_change(db.session, token, _settings())
-    except SelfServiceRefused:
+    except Refused:
         return _page("account_email_confirm.html", 410, token=None)
     return _page("account_email_confirm.html", token=None, address=address)
 
@@ -218,7 +218,7 @@ def customers(op_session: OpSession) -> Response:
         try:
             link_customer(db.session, op_session.account_id, number.value, code.value, _settings())
             return _done("linked")
-        except SelfServiceRefused as refused:
+        except Refused as refused:
             errors["link"] = _link_message(refused.reason)
     return _account_page(op_session, 400, errors=errors, values=values)
 
