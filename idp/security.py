@@ -12,9 +12,9 @@ from flask import current_app
 from flask import request
 
 from idp.config import Settings
+from idp.endpoint_kinds import EndpointKind
+from idp.endpoint_kinds import request_kind
 from idp.oauth.sso import LEGACY_COOKIES
-
-PROTOCOL_PATHS = ("/authorize", "/token", "/userinfo", "/revoke", "/introspect")
 
 # No form-action: browsers apply it to the redirects that follow a login POST, which end at
 # the client's redirect URI (any scheme), so it would block the authorization response.
@@ -74,10 +74,9 @@ def refuse_nul_bytes() -> None:
 
 def refuse_foreign_form_posts() -> None:
     """A form on our pages posts from our origin. Browsers send Origin on POST; refuse another
-    origin (a second CSRF line behind the token). Protocol endpoints are cross-origin by design."""
-    if request.method != "POST" or request.path.startswith(PROTOCOL_PATHS):
-        return
-    if request.path == "/logout":  # RP-Initiated Logout §2 allows RPs to POST here
+    origin (a second CSRF line behind the token). Protocol endpoints (idp/endpoint_kinds.py)
+    are cross-origin by design."""
+    if request.method != "POST" or request_kind() is not EndpointKind.PAGE:
         return
     origin = request.headers.get("Origin")
     issuer = urlsplit(current_app.config["IDP"].issuer)

@@ -1,6 +1,7 @@
 """Error pages: OAuth errors that must not be redirected (RFC 6749 §4.1.2.1), 404, 405, 500.
 
-Answers for protocol endpoints (token, userinfo, revocation, introspection) stay JSON.
+Endpoints marked ``PROTOCOL_API`` (idp/endpoint_kinds.py: token, userinfo, revocation,
+introspection, discovery, JWKS) answer JSON; every other request gets a page.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from flask import request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from idp.endpoint_kinds import answers_in_json
+
 bp = Blueprint("errors", __name__)
 log = logging.getLogger(__name__)
-JSON_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known/")
 
 
 def _explanations() -> dict[str, str]:
@@ -47,14 +49,10 @@ def oauth_error_page(error: object) -> Response:
     return response
 
 
-def _wants_json() -> bool:
-    return request.path.startswith(JSON_PATHS)
-
-
 def http_error(exc: HTTPException) -> Response:
     """404, 405, 413… as a page for people, JSON for protocol endpoints."""
     code = exc.code or 500
-    if _wants_json():
+    if answers_in_json():
         error = "invalid_request" if code < 500 else "server_error"
         response = jsonify(error=error, error_description=exc.name)
     else:
@@ -67,7 +65,7 @@ def http_error(exc: HTTPException) -> Response:
 def unexpected_error(exc: Exception) -> Response:
     """Log with a reference, show no stack trace."""
     log.exception("unexpected error on %s %s", request.method, request.path)
-    if _wants_json():
+    if answers_in_json():
         response = jsonify(error="server_error")
     else:
         response = make_response(render_template("errors/http.html", status=500))

@@ -12,7 +12,8 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
-from idp.extensions import csrf
+from idp.endpoint_kinds import EndpointKind
+from idp.endpoint_kinds import endpoint_kind
 from idp.extensions import db
 from idp.oauth import context
 from idp.oauth.logout import LogoutDecision
@@ -53,7 +54,7 @@ def _logged_out(decision: LogoutDecision) -> Response:
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-@csrf.exempt  # RP-Initiated Logout 1.0 §2: the RP may POST a form from its own origin
+@endpoint_kind(EndpointKind.PROTOCOL_PAGE)  # RP-Initiated Logout 1.0 §2: the RP may POST here
 def end_session() -> Response:
     """RP-Initiated Logout 1.0 §2: log out at once, or ask the End-User first."""
     decision = _decide(query_pairs(request.values))

@@ -12,7 +12,8 @@ from flask import request
 from flask import session
 from werkzeug.wrappers import Response
 
-from idp.extensions import csrf
+from idp.endpoint_kinds import EndpointKind
+from idp.endpoint_kinds import endpoint_kind
 from idp.extensions import db
 from idp.oauth import context
 from idp.oauth.authorize import Outcome
@@ -75,7 +76,7 @@ def _set_session_cookie(response: Response, value: str) -> None:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-@csrf.exempt
+@endpoint_kind(EndpointKind.PROTOCOL_PAGE)
 def authorize() -> Response:
     """OIDC Core §3.1.2.1: GET and POST (form-encoded) are both supported."""
     pairs = query_pairs(request.values)
@@ -120,7 +121,7 @@ def _form_client() -> Client | None:
 
 
 @bp.route("/token", methods=["POST", "OPTIONS"], provide_automatic_options=False)
-@csrf.exempt
+@endpoint_kind(EndpointKind.PROTOCOL_API)
 def token() -> Response:
     """RFC 6749 §3.2; every answer JSON with Cache-Control: no-store (§5.1, §5.2)."""
     if request.method == "OPTIONS":
@@ -134,7 +135,7 @@ def token() -> Response:
 
 
 @bp.route("/userinfo", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
-@csrf.exempt
+@endpoint_kind(EndpointKind.PROTOCOL_API)
 def userinfo() -> Response:
     """OIDC Core §5.3.1: GET and POST with a bearer access token."""
     if request.method == "OPTIONS":
@@ -145,7 +146,7 @@ def userinfo() -> Response:
 
 
 @bp.route("/revoke", methods=["POST", "OPTIONS"], provide_automatic_options=False)
-@csrf.exempt
+@endpoint_kind(EndpointKind.PROTOCOL_API)
 def revoke() -> Response:
     """RFC 7009 §2."""
     if request.method == "OPTIONS":
@@ -156,7 +157,7 @@ def revoke() -> Response:
 
 
 @bp.route("/introspect", methods=["POST"])
-@csrf.exempt
+@endpoint_kind(EndpointKind.PROTOCOL_API)
 def introspect() -> Response:
     """RFC 7662 §2."""
     return server.create_endpoint_response("introspection")
@@ -164,6 +165,7 @@ def introspect() -> Response:
 
 @bp.route("/.well-known/openid-configuration")
 @bp.route("/jwks.json")
+@endpoint_kind(EndpointKind.PROTOCOL_API)
 def published_document() -> Response:
     """OIDC Discovery 1.0 §4 and RFC 7517 §5 (next and retired keys included): the documents
     prepared by idp/documents.py, which answers GET and HEAD before Flask; Flask answers 405 to
