@@ -40,7 +40,10 @@ FIELDS = (
     "jwks",
     "jwks_uri",
     "token_endpoint_auth_signing_alg",
+    "dpop_bound_access_tokens",
+    "require_pushed_authorization_requests",
 )
+FLAGS = ("dpop_bound_access_tokens", "require_pushed_authorization_requests")
 
 
 class RegistrationError(ValueError):
@@ -82,6 +85,9 @@ def _check(reg: dict[str, Any], settings: Settings) -> None:
             f"{CLIENT_SECRET_PREFIX}{client_env_name(cid)} (or "
             f"{CLIENT_SECRET_FILE_PREFIX}{client_env_name(cid)})"
         )
+    for flag in FLAGS:
+        if not isinstance(reg.get(flag, False), bool):
+            raise RegistrationError(f"{cid}: {flag} is true or false")
     _check_keys(reg, settings)
 
 
@@ -172,6 +178,8 @@ def sync_clients(session: DbSession, settings: Settings) -> list[str]:
             "jwks": None,
             "jwks_uri": None,
             "token_endpoint_auth_signing_alg": None,
+            "dpop_bound_access_tokens": False,
+            "require_pushed_authorization_requests": False,
         }
         values.update({k: reg[k] for k in FIELDS if k in reg})
         for key, value in values.items():

@@ -123,18 +123,24 @@ def authorize_with_session(test_client: Any, request: AuthorizationRequest) -> d
 
 
 def exchange_code(
-    test_client: Any, request: AuthorizationRequest, code: str, **overrides: str
+    test_client: Any,
+    request: AuthorizationRequest,
+    code: str,
+    _headers: Any = None,
+    **overrides: str,
 ) -> Any:
-    """POST the token request the way the request's client authenticates."""
+    """POST the token request the way the request's client authenticates (``_headers``: more
+    request headers, a dict or a list of pairs)."""
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": request.redirect_uri}
     if request.code_verifier:
         data["code_verifier"] = request.code_verifier
-    headers = {}
+    headers = []
     if request.client_id == "customer-space":
-        headers["Authorization"] = basic_auth("customer-space", CUSTOMER_SPACE_SECRET)
+        headers.append(("Authorization", basic_auth("customer-space", CUSTOMER_SPACE_SECRET)))
     else:
         data["client_id"] = request.client_id
     data.update(overrides)
+    headers += list(dict(_headers).items()) if isinstance(_headers, dict) else list(_headers or [])
     return test_client.post(
         "/token", data={k: v for k, v in data.items() if v is not None}, headers=headers
     )
@@ -277,11 +283,15 @@ def userinfo(test_client: Any, access_token: str, method: str = "GET") -> Any:
 
 
 def refresh(
-    test_client: Any, refresh_token: str, client_id: str = "smart-app", **extra: str
+    test_client: Any,
+    refresh_token: str,
+    client_id: str = "smart-app",
+    _headers: dict[str, str] | None = None,
+    **extra: str,
 ) -> Any:
     """POST a refresh_token grant the way ``client_id`` authenticates."""
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
-    headers = {}
+    headers = dict(_headers or {})
     if client_id == "customer-space":
         headers["Authorization"] = basic_auth("customer-space", CUSTOMER_SPACE_SECRET)
     else:
@@ -357,3 +367,33 @@ def check_cases(cases: list[tuple[str, Any]], check: Any) -> None:
         except AssertionError as exc:
             failures.append(f"{name}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+def dpop_proof(
+    key: Any,
+    method: str,
+    url: str,
+    access_token: str | None = None,
+    header: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    """An RFC 9449 §4.2 DPoP proof signed by ``key``; ``claims``/``header`` override the
+    defaults (a None value removes the member)."""
+    import json as _json
+
+    from joserfc import jws
+
+    alg = "ES256" if key.key_type == "EC" else "RS256"
+    values: dict[str, Any] = {
+        "jti": secrets.token_urlsafe(12),
+        "htm": method,
+        "htu": url,
+        "iat": int(time.time()),
+    }
+    if access_token is not None:
+        digest = hashlib.sha256(access_token.encode("ascii")).digest()
+        values["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    values = {k: v for k, v in {**values, **claims}.items() if v is not None}
+    head = {"typ": "dpop+jwt", "alg": alg, "jwk": key.as_dict(private=False), **(header or {})}
+    head = {k: v for k, v in head.items() if v is not None}
+    return jws.serialize_compact(head, _json.dumps(values).encode(), key, algorithms=[head["alg"]])

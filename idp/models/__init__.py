@@ -15,6 +15,7 @@ from idp.models.oauth import Token
 from idp.models.op_session import OpSession
 from idp.models.op_session import SessionClient
 from idp.models.outbox import OutboxMail
+from idp.models.pushed_request import PushedRequest
 from idp.models.registration import PasswordReset
 from idp.models.registration import RegistrationRequest
 
@@ -33,6 +34,7 @@ __all__ = [
     "OpSession",
     "OutboxMail",
     "PasswordReset",
+    "PushedRequest",
     "RegistrationRequest",
     "SessionClient",
     "Token",

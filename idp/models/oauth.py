@@ -14,6 +14,7 @@ from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Mapped
@@ -54,6 +55,12 @@ class Client(TimestampMixin, Base):
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(String(500))
     token_endpoint_auth_signing_alg: Mapped[str | None] = mapped_column(String(16))
+    # RFC 9449 §5.2: every token request of this client must carry a DPoP proof
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # RFC 9126 §6: authorization requests only through the PAR endpoint
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
 
     # ---- Authlib ClientMixin protocol ------------------------------------------------
     def get_client_id(self) -> str:
@@ -181,6 +188,8 @@ class Token(Base):
     refresh_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     device_hint: Mapped[str | None] = mapped_column(String(120))  # of the token request
+    # RFC 9449 §6: JWK SHA-256 thumbprint of the DPoP key the tokens are bound to
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
     account: Mapped[Account] = relationship()
     client: Mapped[Client] = relationship()

@@ -11,6 +11,7 @@ from idp.oauth.claims import SCOPES_SUPPORTED
 from idp.oauth.client_auth import ASSERTION_ALGORITHMS
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS
 from idp.oauth.client_auth import CONFIDENTIAL_METHODS
+from idp.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
 
 
 def provider_metadata(settings: Settings) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_METHODS,
         "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": DPOP_ALGORITHMS,  # RFC 9449 §5.1
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

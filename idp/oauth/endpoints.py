@@ -6,6 +6,7 @@ from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
@@ -24,8 +25,13 @@ from idp.oauth import context
 from idp.oauth.claims import generate_user_info
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS as ANY_CLIENT
 from idp.oauth.client_auth import CONFIDENTIAL_METHODS
+from idp.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
+from idp.oauth.dpop import InvalidDPoPProofError
+from idp.oauth.dpop import check_proof
+from idp.oauth.dpop import proof_header
 
 REALM = "userinfo"
+ALGS = " ".join(DPOP_ALGORITHMS)
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -94,10 +100,11 @@ class Introspection(IntrospectionEndpoint):
         if not is_refresh and token.account.status != ACTIVE:
             return {"active": False}
         expires = token.refresh_expires_at if is_refresh else token.access_expires_at
-        return {
+        access_type = "DPoP" if token.dpop_jkt else "Bearer"
+        answer = {
             "active": True,
             "client_id": token.client_id,
-            "token_type": "refresh_token" if is_refresh else "Bearer",
+            "token_type": "refresh_token" if is_refresh else access_type,
             "scope": token.scope,
             "sub": token.account.sub,
             "aud": token.client_id,
@@ -105,6 +112,9 @@ class Introspection(IntrospectionEndpoint):
             "exp": int(expires.timestamp()),
             "iat": int(token.issued_at.timestamp()),
         }
+        if token.dpop_jkt:
+            answer["cnf"] = {"jkt": token.dpop_jkt}  # RFC 9449 §6.2
+        return answer
 
     def create_introspection_payload(self, token):
         if token is not None and _presented_refresh(token):
@@ -120,9 +130,73 @@ class AccessTokenValidator(BearerTokenValidator):
         token = load_token(db.session, Token.access_token_hash, token_hash(token_string))
         if token is not None:
             g.idp_token_client = token.client  # CORS answers its origins, errors included
+            token.presented_access = token_string  # type: ignore[attr-defined]
         if token is not None and token.account.status != ACTIVE:
             return None
         return token
+
+    def validate_token(self, token, scopes, request):
+        super().validate_token(token, scopes, request)
+        if token.dpop_jkt is not None:
+            # RFC 9449 §7.2: a DPoP-bound token is never accepted as a bearer token.
+            raise InvalidTokenError("This access token is bound to a DPoP key.", realm=self.realm)
+
+
+class DPoPTokenError(InvalidTokenError):
+    """RFC 9449 §7.1: invalid_token under the DPoP scheme."""
+
+    def get_headers(self):
+        return _dpop_challenge(super().get_headers())
+
+
+class DPoPProofError(InvalidDPoPProofError):
+    """RFC 9449 §7.1: a resource request's proof is wrong: 401 with a DPoP challenge."""
+
+    status_code = 401
+
+    def get_headers(self):
+        description = (self.get_error_description() or "").replace('"', "'")
+        challenge = f'DPoP algs="{ALGS}", error="{self.error}", error_description="{description}"'
+        return [*default_json_headers, ("WWW-Authenticate", challenge)]
+
+
+def _dpop_challenge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Authlib's Bearer challenge rewritten for the DPoP scheme, with ``algs`` (§7.1)."""
+    return [
+        (k, f'DPoP algs="{ALGS}", ' + v.removeprefix("Bearer "))
+        if k == "WWW-Authenticate"
+        else (k, v)
+        for k, v in headers
+    ]
+
+
+class DPoPAccessTokenValidator(AccessTokenValidator):
+    """RFC 9449 §7: ``Authorization: DPoP <token>`` with a proof of the token's key whose
+    ``ath`` names the token; only DPoP-bound tokens."""
+
+    TOKEN_TYPE = "dpop"
+
+    def validate_token(self, token, scopes, request):
+        try:
+            BearerTokenValidator.validate_token(self, token, scopes, request)
+        except InvalidTokenError as exc:
+            raise DPoPTokenError(exc.description, realm=self.realm) from exc
+        if token.dpop_jkt is None:
+            raise DPoPTokenError("This access token is not DPoP-bound.", realm=self.realm)
+        try:
+            header = proof_header(request.headers)
+            if header is None:
+                raise InvalidDPoPProofError("A DPoP proof is required.")
+            proof = check_proof(
+                header,
+                method=flask_request.method,
+                url=f"{context.settings().issuer}{flask_request.path}",
+                access_token=token.presented_access,
+            )
+        except InvalidDPoPProofError as exc:
+            raise DPoPProofError(exc.description) from exc
+        if proof.jkt != token.dpop_jkt:
+            raise DPoPProofError("The proof's key is not the token's.")
 
 
 def presented_token_client() -> Client | None:
@@ -145,12 +219,17 @@ class UserInfo(UserInfoEndpoint):
 
 
 class NoCredentials(InvalidRequestError):
-    """RFC 6750 §3.1: a request without any credentials gets a challenge with no error code."""
+    """RFC 6750 §3.1: a request without any credentials gets a challenge with no error code,
+    one per scheme accepted (RFC 9449 §7.1: DPoP with its ``algs``)."""
 
     status_code = 401
 
     def get_headers(self):
-        return [*default_json_headers, ("WWW-Authenticate", f'Bearer realm="{REALM}"')]
+        return [
+            *default_json_headers,
+            ("WWW-Authenticate", f'Bearer realm="{REALM}"'),
+            ("WWW-Authenticate", f'DPoP algs="{ALGS}"'),
+        ]
 
 
 class BearerProtector(ResourceProtector):
@@ -177,4 +256,5 @@ def make_resource_protector() -> ResourceProtector:
     """A protector accepting our bearer access tokens."""
     protector = BearerProtector()
     protector.register_token_validator(AccessTokenValidator(realm=REALM))
+    protector.register_token_validator(DPoPAccessTokenValidator(realm=REALM))
     return protector

@@ -39,6 +39,8 @@ from idp.oauth import context
 from idp.oauth.claims import generate_user_info
 from idp.oauth.claims import issue_id_token
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS
+from idp.oauth.dpop import InvalidDPoPProofError
+from idp.oauth.dpop import token_request_proof
 
 
 def _active(account: Account | None) -> Account | None:
@@ -109,7 +111,19 @@ class OpenIDCodeExtension(OpenIDCode):
         )
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class DPoPTokenRequest:
+    """RFC 9449 §5: a token request may carry a DPoP proof (then the tokens are bound to its
+    key); a client registered with ``dpop_bound_access_tokens`` must send one."""
+
+    request: Any
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()  # type: ignore[misc]
+        client = self.request.client
+        self.request.dpop = token_request_proof(self.request, client, context.settings().issuer)
+
+
+class AuthorizationCodeGrant(DPoPTokenRequest, grants.AuthorizationCodeGrant):
     """RFC 6749 §4.1 with codes stored hashed, bound to the OP session, claimed atomically."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
@@ -179,7 +193,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return _active(authorization_code.account)
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(DPoPTokenRequest, grants.RefreshTokenGrant):
     """RFC 6749 §6 with rotation at every use and family revocation on reuse.
 
     RFC 9700 §4.14.2 asks reuse detection of public clients only; a confidential client
@@ -192,6 +206,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def validate_token_request(self) -> None:
+        """RFC 9449 §5: a public client's refresh token bound to a DPoP key is used only with a
+        proof of that key (a confidential client's is bound by its authentication instead)."""
+        super().validate_token_request()
+        old: Token = self.request.refresh_token
+        proof = self.request.dpop
+        if self.request.client.is_public and old.dpop_jkt is not None:
+            if proof is None:
+                raise InvalidDPoPProofError("This refresh token needs a DPoP proof of its key.")
+            if proof.jkt != old.dpop_jkt:
+                raise InvalidGrantError("The refresh token is bound to another DPoP key.")
 
     def authenticate_refresh_token(self, refresh_token):
         item = load_token(db.session, Token.refresh_token_hash, token_hash(refresh_token))
@@ -253,8 +279,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
         if successor is None or successor.revoked_at is not None or successor.is_expired():
             raise InvalidGrantError()
+        proof = self.request.dpop
+        if successor.dpop_jkt != (proof.jkt if proof is not None else None):
+            raise InvalidGrantError("The successor tokens are bound to another DPoP key.")
         token: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if successor.dpop_jkt else "Bearer",
             "access_token": access,
             "expires_in": int((successor.access_expires_at - utcnow()).total_seconds()),
             "scope": successor.scope,

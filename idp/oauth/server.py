@@ -28,6 +28,7 @@ from idp.oauth import context
 from idp.oauth.checks import AuthorizationRequestChecks
 from idp.oauth.client_auth import PrivateKeyJWT
 from idp.oauth.client_auth import authenticate_client_secret_basic
+from idp.oauth.dpop import Proof
 from idp.oauth.endpoints import Introspection
 from idp.oauth.endpoints import Revocation
 from idp.oauth.endpoints import UserInfo
@@ -155,6 +156,9 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     code = request.authorization_code
     origin = parent if parent is not None else code
     refresh = token.get("refresh_token")
+    proof: Proof | None = getattr(request, "dpop", None)
+    if proof is not None:
+        token["token_type"] = "DPoP"  # RFC 9449 §5: bound to the proof's key
     db.session.add(
         Token(
             access_token_hash=token_hash(token["access_token"]),
@@ -173,6 +177,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
             if refresh
             else None,
             device_hint=describe_user_agent(request.headers.get("User-Agent")),
+            dpop_jkt=proof.jkt if proof is not None else None,
         )
     )
 
