@@ -57,7 +57,7 @@ def check_email(raw: str | None) -> Checked:
 
 
 def check_customer_number(raw: str | None) -> Checked:
-    """SPEC §2: 10 digits starting with 2; spaces, dots, slashes and dashes are ignored."""
+    """product §2: 10 digits starting with 2; spaces, dots, slashes and dashes are ignored."""
     typed = _text(raw).strip()
     if not typed:
         return Checked(typed, REQUIRED)
@@ -66,7 +66,7 @@ def check_customer_number(raw: str | None) -> Checked:
 
 
 def check_activation_code(raw: str | None) -> Checked:
-    """SPEC §2: 10 digits; separators are ignored."""
+    """product §2: 10 digits; separators are ignored."""
     typed = _text(raw).strip()
     if not typed:
         return Checked(typed, REQUIRED)

@@ -56,7 +56,7 @@ def _unreachable() -> tuple[str, int]:
 
 @bp.get("/")
 def home() -> str:
-    """Who is logged in, and whether the Smart App will let them in (SPEC §4)."""
+    """Who is logged in, and whether the Smart App will let them in (product §4)."""
     logged_out = False
     if request.args.get("state"):  # back from the provider's logout (post_logout_redirect_uri)
         try:

@@ -1,4 +1,4 @@
-"""The Smart App's state machine (SPEC §6): terms → welcome (log in / create an account) →
+"""The Smart App's state machine (product §6): terms → welcome (log in / create an account) →
 eligibility → home | error screen with the chat contact. No HTTP server and no pages here: the
 screens (``screens.py``) and the headless login (``__main__.py``) drive it.
 Imports ``oidc``, ``storage`` and ``texts`` of this package, nothing of the provider."""
@@ -27,7 +27,7 @@ MAX_PENDING = 4  # logins started and not yet called back (tapped twice, a tab l
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why the last login was turned away (the SPEC §4 ``reason``, None when unknown)."""
+    """Why the last login was turned away (the product §4 ``reason``, None when unknown)."""
 
     reason: str | None
 
@@ -164,7 +164,7 @@ class SmartApp:
         self._decide(tokens, tokens["claims"])
 
     def _decide(self, tokens: dict[str, Any], claims: dict[str, Any]) -> None:
-        """SPEC §4: eligible → keep the session; otherwise no session at all."""
+        """product §4: eligible → keep the session; otherwise no session at all."""
         eligibility = claims.get("eligibility")
         if not isinstance(eligibility, dict) or eligibility.get("eligible") is not True:
             self._end_session(tokens.get("refresh_token"), tokens.get("access_token"))

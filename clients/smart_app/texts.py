@@ -14,12 +14,12 @@ from flask_babel.speaklater import LazyString
 
 LANGUAGES = ("fr", "nl", "en", "de")
 DEFAULT_LANGUAGE = "fr"
-# Bump when the terms change: every user is asked to accept them again (SPEC §6).
+# Bump when the terms change: every user is asked to accept them again (product §6).
 TERMS_VERSION = "2026-01"
 # The compiled catalogues (``make setup`` / ``pybabel compile`` write the .mo files).
 CATALOGUES = Path(__file__).resolve().parents[2] / "idp" / "translations"
 
-# The eligibility claim's reasons (docs/SPEC §4) in the customer's words: what happened and
+# The eligibility claim's reasons (product §4) in the customer's words: what happened and
 # what the customer can do. An unknown or missing reason gets the last one.
 REASONS: dict[str, LazyString] = {
     "no_active_contract": _l(

@@ -1,4 +1,4 @@
-"""Registration, last steps (SPEC §3.6–§3.7): the login and password step creates the account,
+"""Registration, last steps (product §3.6–§3.7): the login and password step creates the account,
 and the confirmation page's own short-lived link. Services end their transaction and refuse
 with ``Refused`` (idp/accounts/__init__).
 
@@ -60,7 +60,7 @@ def password_refusals(
     password: str,
     settings: Settings,
 ) -> list[Reason]:
-    """The policy's reasons, with this registration's own words as context (SPEC §3.6)."""
+    """The policy's reasons, with this registration's own words as context (product §3.6)."""
     customer = session.get(Customer, request.customer_id) if request.customer_id else None
     words = (login, request.email, customer.number if customer else "")
     return check_password_policy(password, settings, tuple(w for w in words if w))

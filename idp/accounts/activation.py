@@ -1,5 +1,5 @@
 """Customer numbers and activation codes: normalisation, format, verification with lockout,
-and the creation of an account for a customer (SPEC §2, §3.5, §3.6).
+and the creation of an account for a customer (product §2, §3.5, §3.6).
 
 Imports idp.models, idp.config, idp.activation_keys and idp.accounts.{login,passwords,
 activation_codes,refusals}.
@@ -41,7 +41,7 @@ def normalise_customer_number(raw: str) -> str:
 
 
 def is_customer_number(value: str) -> bool:
-    """SPEC §2: 10 digits, the first one 2 (ASCII digits only)."""
+    """product §2: 10 digits, the first one 2 (ASCII digits only)."""
     return bool(CUSTOMER_NUMBER.fullmatch(value))
 
 
@@ -51,7 +51,7 @@ def normalise_activation_code(raw: str) -> str:
 
 
 def is_activation_code(value: str) -> bool:
-    """SPEC §2: exactly 10 ASCII digits."""
+    """product §2: exactly 10 ASCII digits."""
     return bool(ACTIVATION_CODE.fullmatch(value))
 
 
@@ -66,7 +66,7 @@ def verify_activation(
     guesses never exceed ``activation_max_failures``; a right code gives the attempts back.
     Past the limit the code is locked (``activation_locked_at``) until billing re-imports it.
     An already-activated customer has no code left to check (it is void): the number alone
-    decides, which SPEC §3.5 asks for. Codes are compared by their keyed hash
+    decides, which product §3.5 asks for. Codes are compared by their keyed hash
     (``activation_codes``); unknown numbers cost one keyed hash too.
     """
     number = normalise_customer_number(customer_number)

@@ -1,4 +1,4 @@
-"""Billing sync back (SPEC §3.5: an invoice shows the login once the account exists): which
+"""Billing sync back (product §3.5: an invoice shows the login once the account exists): which
 customers were activated and under which login, whose login changed, which were unlinked from
 their account or lost it.
 

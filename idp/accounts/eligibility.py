@@ -1,4 +1,4 @@
-"""The Smart App's active-contract check (SPEC §4): pure, no I/O beyond reading models."""
+"""The Smart App's active-contract check (product §4): pure, no I/O beyond reading models."""
 
 from __future__ import annotations
 

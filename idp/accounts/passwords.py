@@ -1,4 +1,4 @@
-"""argon2id hashing and the password policy of SPEC §3.6 (NIST SP 800-63B).
+"""argon2id hashing and the password policy of product §3.6 (NIST SP 800-63B).
 
 The policy has no composition rules: a minimum length, no truncation, NFKC, and a blocklist
 (common/breached passwords from ``idp/data/common-passwords.txt``, repetitive or sequential

@@ -1,4 +1,4 @@
-"""Forgot login, forgot password and the password reset (SPEC §3.8).
+"""Forgot login, forgot password and the password reset (product §3.8).
 
 Services end their transaction, the mail in the outbox committed with the change that caused
 it, and refuse with ``Refused`` (idp/accounts/__init__). Imports idp.models, idp.accounts,

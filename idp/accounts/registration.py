@@ -1,4 +1,4 @@
-"""Registration, first steps (SPEC §3.3–§3.5): the e-mail step, the activation link and the
+"""Registration, first steps (product §3.3–§3.5): the e-mail step, the activation link and the
 customer-data step. The password step and the account are idp/accounts/account_creation.py.
 Services end their transaction and refuse with ``Refused`` (idp/accounts/__init__).
 

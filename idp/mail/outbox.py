@@ -57,7 +57,7 @@ TEMPLATES = (
     "email_change_notice",  # {new_email, reset_link}  (to the old address)
     "account_deleted",  # {login, register_link}
 )
-# Mails with a "view online" page (/mail/<signed id>, SPEC §3.4). Their context is kept after
+# Mails with a "view online" page (/mail/<signed id>, product §3.4). Their context is kept after
 # sending, because the page renders from it, and forgotten once the registration link has
 # expired; every other mail's context (one-time links, logins) is cleared as soon as it is sent.
 VIEW_ONLINE = ("activation",)

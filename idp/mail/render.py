@@ -59,7 +59,7 @@ def period(seconds: int) -> str:
 
 
 def _rules(settings: Settings) -> dict[str, str]:
-    """The sentences that state a link's limits, from the configured values (SPEC §3.4)."""
+    """The sentences that state a link's limits, from the configured values (product §3.4)."""
     uses = settings.registration_link_max_uses
     return {
         "link_rule": ngettext(

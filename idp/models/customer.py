@@ -58,7 +58,7 @@ class Contract(TimestampMixin, Base):
     customer: Mapped[Customer] = relationship(back_populates="contracts")
 
     def is_active(self, on: date) -> bool:
-        """SPEC §2: status active and start <= on < end (or no end)."""
+        """product §2: status active and start <= on < end (or no end)."""
         if self.status != "active" or self.start_date > on:
             return False
         return self.end_date is None or on < self.end_date

@@ -18,7 +18,7 @@ from idp.models.base import utcnow
 
 
 class RegistrationRequest(Base):
-    """SPEC §2: the e-mail, the signed link (its secret stored hashed), 3 days, at most 3 uses,
+    """product §2: the e-mail, the signed link (its secret stored hashed), 3 days, at most 3 uses,
     consumed when the account is created. Remembers where the registration started from."""
 
     __tablename__ = "registration_request"

@@ -1,4 +1,4 @@
-"""Scopes → claims (OIDC Core §5.4), the ``eligibility`` claim (SPEC §4), and ID tokens."""
+"""Scopes → claims (OIDC Core §5.4), the ``eligibility`` claim (product §4), and ID tokens."""
 
 from __future__ import annotations
 

@@ -189,7 +189,7 @@ def start_login_url(client_id: str | None, login_hint: str | None) -> str | None
 def after_registration_url(
     client_id: str | None, params: list[list[str]] | None, login: str | None
 ) -> str:
-    """Where the customer goes after registering (SPEC §3.7): the originating client's
+    """Where the customer goes after registering (product §3.7): the originating client's
     initiate_login_uri with ``iss`` and ``login_hint`` (OIDC Core §4); a client without one gets
     its original authorization request again, with the new login as hint; no client: the
     default client's, else ``/start-login``."""

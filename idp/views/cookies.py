@@ -1,4 +1,4 @@
-"""The cookie notice (SPEC §3.2): the registration pages cannot be used until it is accepted;
+"""The cookie notice (product §3.2): the registration pages cannot be used until it is accepted;
 the choice is remembered in a cookie and can be changed on /cookies (linked in the footer of
 the registration pages). Every cookie of these pages is strictly necessary, so the notice
 informs and records acceptance; it offers nothing to opt into.

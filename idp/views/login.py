@@ -1,4 +1,4 @@
-"""The login page (SPEC §3.1), the provider's interaction for a pending authorization."""
+"""The login page (product §3.1), the provider's interaction for a pending authorization."""
 
 from __future__ import annotations
 

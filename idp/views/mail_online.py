@@ -1,4 +1,4 @@
-"""The "view online" page of an activation mail (SPEC §3.4): /mail/<signed outbox id>.
+"""The "view online" page of an activation mail (product §3.4): /mail/<signed outbox id>.
 
 The token is signed (salt ``mail-online``) and lives as long as the registration link; the
 page renders the mail's HTML part again from the outbox row, under a CSP of its own that

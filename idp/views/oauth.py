@@ -80,7 +80,7 @@ def _set_session_cookie(response: Response, value: str) -> None:
 def authorize() -> Response:
     """OIDC Core §3.1.2.1: GET and POST (form-encoded) are both supported."""
     pairs = query_pairs(request.values)
-    # SPEC §3: an error page shown here speaks the ``ui_locales`` the client asked for.
+    # product §3: an error page shown here speaks the ``ui_locales`` the client asked for.
     g.ui_locales = (request.values.get("ui_locales") or "").split()[:8]
     op_session = browser_op_session()
     if op_session is not None:

@@ -1,4 +1,4 @@
-"""Forgot login or password (SPEC §3.8): the choice page, the two mail forms, the "check your
+"""Forgot login or password (product §3.8): the choice page, the two mail forms, the "check your
 mailbox" page, the reset form and its outcome pages.
 
 Parse input → call idp.accounts.recovery → respond. Mails are throttled per client IP (429) and

@@ -1,4 +1,4 @@
-"""Issue "The two relying parties" in a real browser, phone-sized (SPEC §6): the provider, the
+"""Issue "The two relying parties" in a real browser, phone-sized (product §6): the provider, the
 Smart App's screens and the customer space each served on a loopback port of their own, one
 browser context (one cookie jar) going through all three — first start of the app (terms,
 welcome, login), SSO into the customer space, logout there reaching the customer space over the
@@ -283,7 +283,7 @@ INELIGIBLE = {
 def test_the_ineligible_customer_gets_the_chat_screen(
     app, live_issuer, smart_app_url, smart_app_state, phone, screenshots
 ):
-    """SPEC §4/§6 and issue #7 item 2: not eligible → a screen that says why in words (four
+    """product §4/§6 and issue #7 item 2: not eligible → a screen that says why in words (four
     languages), a chat button carrying the reason, and nothing kept on the device."""
     page = phone("fr-BE")
     first_start(page, smart_app_url, screenshots, None)  # photographed by the test above
@@ -313,7 +313,7 @@ def test_the_ineligible_customer_gets_the_chat_screen(
 
 
 def test_the_terms_form_posts_from_a_real_browser(live_issuer, smart_app_url, phone):
-    """SPEC §6: the first start asks for the terms; ticking and accepting them in the browser
+    """product §6: the first start asks for the terms; ticking and accepting them in the browser
     leads to the welcome screen. (The app once sent Referrer-Policy: no-referrer, so Chromium
     posted its forms with Origin: null and the app's Origin check refused them: 403.)"""
     page = phone("fr-BE")

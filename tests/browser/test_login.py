@@ -35,7 +35,7 @@ def _intercept_callback(page, received: list[str]) -> None:
 
 @pytest.mark.parametrize("language", ["fr", "nl", "en", "de"])
 def test_login_page_in_each_language(live_issuer, page, screenshots, language):
-    """SPEC §3.1 in fr/nl/en/de (ui_locales, OIDC Core §3.1.2.1); WCAG via axe-core."""
+    """product §3.1 in fr/nl/en/de (ui_locales, OIDC Core §3.1.2.1); WCAG via axe-core."""
     request = AuthorizationRequest.customer_space(extra={"ui_locales": language})
     received: list[str] = []
     _intercept_callback(page, received)
@@ -62,7 +62,7 @@ def test_login_page_in_each_language(live_issuer, page, screenshots, language):
 
 
 def test_wrong_password_message_is_announced(live_issuer, page, screenshots):
-    """SPEC §3.1: one generic message, announced to assistive technology (role=alert)."""
+    """product §3.1: one generic message, announced to assistive technology (role=alert)."""
     page.goto(live_issuer + AuthorizationRequest.customer_space().url())
     page.locator("#login").fill(DEMO_ACTIVE)
     page.locator("#password").fill("not the password")

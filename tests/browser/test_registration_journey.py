@@ -1,6 +1,6 @@
 """Issue "Registration, activation and account recovery" in a real browser, phone-sized, in
 French, Dutch, English and German: from the login page of an authorization request to a working
-login with the new password (SPEC §3.1–§3.7), and the forgot-password journey (§3.8). axe-core
+login with the new password (product §3.1–§3.7), and the forgot-password journey (§3.8). axe-core
 runs on every page (no serious or critical violation) and every screen is photographed.
 
 The mails are not sent (the mail worker is off in tests): the links are read from the outbox
@@ -198,7 +198,7 @@ def id_token_claims(app: Any, request: AuthorizationRequest, code: str) -> dict[
 def test_registration_from_the_login_page_to_a_working_login(
     app, live_issuer, phone, screenshots, language
 ):
-    """SPEC §3.1 → §3.7 → a login with the new password, in a browser that speaks
+    """product §3.1 → §3.7 → a login with the new password, in a browser that speaks
     ``language`` and an authorization request with ``ui_locales=language``."""
     journey = JOURNEYS[language]
     wording = Wording(language)
@@ -218,14 +218,14 @@ def test_registration_from_the_login_page_to_a_working_login(
     uid = urlsplit(page.url).path.rsplit("/", 1)[-1]
     page.locator(f'a[href="/register?uid={uid}"]').click()
 
-    # Cookie notice (SPEC §3.2): accept, back to the e-mail step of this registration.
+    # Cookie notice (product §3.2): accept, back to the e-mail step of this registration.
     page.wait_for_url("**/cookies?next=**")
     assert_language(page, language)
     assert page.get_by_role("status").count() == 1  # "you have not chosen yet"
     screen(page, screenshots, f"09-register-cookies-{language}")
     page.locator("button[name=choice][value=accepted]").click()
 
-    # E-mail (SPEC §3.3) → "check your mailbox".
+    # E-mail (product §3.3) → "check your mailbox".
     page.wait_for_url(f"{live_issuer}/register?uid={uid}")
     assert_language(page, language)
     assert page.locator("input[type=hidden][name=uid]").input_value() == uid
@@ -237,7 +237,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     assert email in page.locator("main").inner_text()
     screen(page, screenshots, f"11-register-sent-{language}")
 
-    # The activation mail (SPEC §3.4), in the page's language, its link opened in this browser.
+    # The activation mail (product §3.4), in the page's language, its link opened in this browser.
     link = outbox_link(app, "activation", email)
     with app.app_context():
         mail = db.session.scalars(select(OutboxMail).where(OutboxMail.to_address == email)).one()
@@ -245,7 +245,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     assert link.startswith(f"{live_issuer}/register/")
     page.goto(link)
 
-    # Customer data (SPEC §3.5): the e-mail shown, the number typed with spaces.
+    # Customer data (product §3.5): the e-mail shown, the number typed with spaces.
     assert_language(page, language)
     assert page.locator("#email").input_value() == email
     assert page.locator("#email").get_attribute("readonly") is not None
@@ -254,7 +254,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     page.locator("#activation_code").fill(f"{code[:4]} {code[4:8]} {code[8:]}")
     page.locator("button[type=submit]").click()
 
-    # Login and password (SPEC §3.6): the login pre-filled with the e-mail; show/hide works.
+    # Login and password (product §3.6): the login pre-filled with the e-mail; show/hide works.
     page.wait_for_url(f"{link}/password")
     assert_language(page, language)
     assert page.locator("#login").input_value() == email
@@ -265,7 +265,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     screen(page, screenshots, f"13-register-password-{language}")
     page.locator("button[type=submit]").click()
 
-    # Confirmation (SPEC §3.7).
+    # Confirmation (product §3.7).
     page.wait_for_url(f"{live_issuer}/register/done?t=**")
     assert_language(page, language)
     wording.heading(
@@ -299,7 +299,7 @@ def test_registration_from_the_login_page_to_a_working_login(
 def test_the_journey_keeps_the_requested_language_in_a_browser_speaking_another(
     app, live_issuer, phone, tmp_path
 ):
-    """SPEC §3: ``ui_locales`` comes before Accept-Language. An app set to Dutch on a phone
+    """product §3: ``ui_locales`` comes before Accept-Language. An app set to Dutch on a phone
     whose browser is in English: the whole registration should stay in Dutch (the mail is)."""
     page = phone("en-US")
     page.goto(live_issuer + AuthorizationRequest.customer_space(extra={"ui_locales": "nl"}).url())
@@ -319,7 +319,7 @@ def test_the_journey_keeps_the_requested_language_in_a_browser_speaking_another(
     assert seen == dict.fromkeys(seen, "nl")
 
 
-# ---- forgot password (SPEC §3.8), in one language --------------------------------------------
+# ---- forgot password (product §3.8), in one language --------------------------------------------
 
 
 def test_forgot_password_from_the_login_page_to_a_working_login(

@@ -230,7 +230,7 @@ def test_smart_app_login_sso_and_refresh_over_loopback(
 def test_logout_in_the_app_logs_the_customer_space_out(
     app, live_issuer, smart_app_live, customer_space_live, customer_space_url, browser
 ):
-    """SPEC §6: logout from either ends the OP session and tells the other (back-channel)."""
+    """product §6: logout from either ends the OP session and tells the other (back-channel)."""
     from idp.extensions import db
     from idp.oauth.backchannel import deliver_pending
 

@@ -1,4 +1,4 @@
-"""The customer-data step (SPEC §3.5) and the login and password step (SPEC §3.6): formats at
+"""The customer-data step (product §3.5) and the login and password step (product §3.6): formats at
 the field, one generic message for a wrong number or code, lockout, the IP and global brakes
 against code spraying, the already-activated answer, the password rules in plain words,
 case-insensitive logins, and one account however many parallel creations."""

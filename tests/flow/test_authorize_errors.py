@@ -57,9 +57,10 @@ UNTRUSTED = [
 
 
 def test_untrusted_client_or_redirect_gets_a_page_not_a_redirect(test_client):
-    """RFC 6749 §4.1.2.1 / §3.1.2.4, OIDC Core §3.1.2.1 (redirect_uri REQUIRED), SPEC §5: when the
-    client or its redirect URI cannot be validated the OP must not redirect (open redirector,
-    RFC 9700 §4.11) and shows an error page that links nowhere near the redirect URI."""
+    """RFC 6749 §4.1.2.1 / §3.1.2.4, OIDC Core §3.1.2.1 (redirect_uri REQUIRED), product §5:
+    when the client or its redirect URI cannot be validated the OP must not redirect (open
+    redirector, RFC 9700 §4.11) and shows an error page that links nowhere near the redirect
+    URI."""
 
     def check(change):
         request = AuthorizationRequest()
@@ -73,7 +74,7 @@ def test_untrusted_client_or_redirect_gets_a_page_not_a_redirect(test_client):
 
 
 def test_untrusted_redirect_error_page_is_localised(test_client):
-    """SPEC §3 (every screen in fr/nl/en/de: ui_locales, then Accept-Language) on the error page
+    """product §3 (every screen in fr/nl/en/de: ui_locales, then Accept-Language) on the error page
     of RFC 6749 §4.1.2.1."""
     request = AuthorizationRequest(client_id="no-such-client")
     page = assert_error_page(test_client.get(request.url(), headers={"Accept-Language": "nl"}))
@@ -152,7 +153,7 @@ def test_errors_after_redirect_validation_go_back_to_the_client(test_client):
     ``state``), RFC 9207 §2 (``iss`` in every authorization response), RFC 9700 §2.1.1 and
     RFC 7636 §4.2 (PKCE S256 required for the public client, ``plain`` refused), OIDC Core
     §3.1.2.1 (openid scope, prompt, max_age), §6.1/§6.2 (request objects not supported),
-    §3.1.2.6 (login_required), SPEC §5 (response_mode query only)."""
+    §3.1.2.6 (login_required), product §5 (response_mode query only)."""
 
     def check(request_kwargs, error):
         request = AuthorizationRequest(**request_kwargs)
@@ -258,7 +259,7 @@ def test_authorization_request_by_post(test_client):
 
 
 def test_pkce_is_optional_but_honoured_for_the_confidential_client(test_client):
-    """SPEC §1/§5: PKCE is required for public clients; customer-space may log in without it."""
+    """product §1/§5: PKCE is required for public clients; customer-space may log in without it."""
     request = AuthorizationRequest.customer_space(code_verifier=None)
     start_login(test_client, request)
 

@@ -66,7 +66,7 @@ def test_userinfo_with_a_bad_token_says_invalid_token(test_client):
 
 
 def test_wrong_password_and_unknown_login_get_the_same_answer(test_client):
-    """SPEC §3.1: one generic message; no account enumeration (OWASP ASVS V2.2)."""
+    """product §3.1: one generic message; no account enumeration (OWASP ASVS V2.2)."""
     page = _login_page(test_client)
     wrong = _post_login(test_client, page, DEMO_ACTIVE, "not-the-password")
     unknown = _post_login(test_client, page, "nobody@example.be", "not-the-password")
@@ -86,7 +86,7 @@ def test_login_without_csrf_token_is_refused(test_client):
 
 
 def test_disabled_account_cannot_log_in(app, test_client):
-    """SPEC §2 status: a disabled account never logs in."""
+    """product §2 status: a disabled account never logs in."""
     from tests.oidc import set_account_status
 
     set_account_status(app, DEMO_ACTIVE, "disabled")
@@ -121,7 +121,7 @@ def test_login_attempts_are_limited_per_login(app):
 
 @pytest.mark.settings(login_rate_limit="3/minute")
 def test_rate_limit_page_is_a_page_not_a_stack_trace(test_client):
-    """A 429 is a readable page (SPEC §3.9)."""
+    """A 429 is a readable page (product §3.9)."""
     page = _login_page(test_client)
     for _ in range(4):
         response = _post_login(test_client, page, f"{uuid.uuid4().hex}@x.be", "wrong")
@@ -131,7 +131,7 @@ def test_rate_limit_page_is_a_page_not_a_stack_trace(test_client):
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs IDP_TEST_REDIS_URL (CI sets it)")
 def test_login_limit_is_shared_through_redis(app, overrides):
-    """SPEC §7: several workers share one rate-limit store. Two apps (two workers) on the
+    """product §7: several workers share one rate-limit store. Two apps (two workers) on the
     same Redis see one per-login counter (each guess from another address)."""
     from idp import create_app
     from idp.extensions import db

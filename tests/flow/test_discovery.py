@@ -33,7 +33,7 @@ def header_of(token: str) -> dict:
 @pytest.mark.settings(issuer=HTTPS_ISSUER)
 def test_discovery_document_validates_and_lists_endpoints_under_the_issuer(test_client):
     """OIDC Discovery 1.0 §3 and §4.3 (issuer identical to the one asked for), RFC 8414 §2,
-    RFC 7636 §4.3 / RFC 9700 §2.1.1 (S256 only), RFC 9207 §3 (iss parameter), SPEC §5 (code
+    RFC 7636 §4.3 / RFC 9700 §2.1.1 (S256 only), RFC 9207 §3 (iss parameter), product §5 (code
     flow only)."""
     response = test_client.get("/.well-known/openid-configuration")
     assert response.status_code == 200 and response.is_json
@@ -74,7 +74,7 @@ def test_discovery_issuer_matches_the_id_token_issuer(test_client):
 
 def test_jwks_publishes_public_rsa_and_ec_keys_only(test_client):
     """RFC 7517 §5 (JWK Set), RFC 7518 §6.2/§6.3 (private members must not be published),
-    OIDC Core §10.1 (kid to pick the key); SPEC §5 (RS256 and ES256 signing)."""
+    OIDC Core §10.1 (kid to pick the key); product §5 (RS256 and ES256 signing)."""
     response = test_client.get("/jwks.json")
     assert response.status_code == 200 and response.is_json
     keys = response.get_json()["keys"]
@@ -90,7 +90,7 @@ def test_jwks_publishes_public_rsa_and_ec_keys_only(test_client):
 
 
 def test_rotated_keys_keep_old_tokens_verifiable(app, test_client):
-    """SPEC §5 (signing keys rotated without downtime), OIDC Core §10.1.1 (a new key is published
+    """product §5 (signing keys rotated without downtime), OIDC Core §10.1.1 (a new key is published
     before it signs, the old one stays published while its tokens live)."""
     settings = app.config["IDP"]
     keys_dir = Path(settings.keys_dir)

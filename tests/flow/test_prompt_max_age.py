@@ -54,7 +54,7 @@ def our_signed_token(app, claims: dict) -> str:
 
 def test_prompt_none_with_a_session_answers_without_a_login_page(test_client):
     """OIDC Core §3.1.2.1 (prompt=none: no UI when the End-User is already authenticated),
-    §3.1.2.6; the SSO of SPEC §6 for the other client."""
+    §3.1.2.6; the SSO of product §6 for the other client."""
     first = login_and_get_tokens(test_client)
     for request in (
         AuthorizationRequest(extra={"prompt": "none"}),
@@ -158,7 +158,7 @@ def test_auth_time_is_always_in_the_id_token(test_client):
 
 
 def test_login_hint_prefills_the_login_field(test_client):
-    """OIDC Core §3.1.2.1 (login_hint), SPEC §3.1 (IDENTIFIANT field)."""
+    """OIDC Core §3.1.2.1 (login_hint), product §3.1 (IDENTIFIANT field)."""
     request = AuthorizationRequest(extra={"login_hint": DEMO_ACTIVE})
     page = test_client.get(start_login(test_client, request)).text
     assert f'name="login" type="text" value="{DEMO_ACTIVE}"' in page

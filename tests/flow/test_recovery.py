@@ -1,4 +1,4 @@
-"""Forgot login / forgot password / reset (SPEC §3.8): the same answer whether or not an address
+"""Forgot login / forgot password / reset (product §3.8): the same answer whether or not an address
 is known, mails only to active accounts, a single-use one-hour link that a mail scanner cannot
 spend, a reset that ends every session and refresh token, throttling per address and per IP."""
 
@@ -146,7 +146,7 @@ def secret_of(path: str) -> str:
 
 @pytest.mark.parametrize("kind", ["password", "login"])
 def test_same_answer_for_known_unknown_and_disabled_addresses(app, test_client, kind):
-    """SPEC §3.8 (no enumeration): the answer is the same page; only the known active account
+    """product §3.8 (no enumeration): the answer is the same page; only the known active account
     gets a mail (a disabled one gets none), with absolute links from the issuer."""
     set_account_status(app, DEMO_INACTIVE, "disabled")
     pages = []
@@ -176,7 +176,7 @@ def test_same_answer_for_known_unknown_and_disabled_addresses(app, test_client, 
 
 
 def test_forgot_login_mail_carries_the_login(app, test_client):
-    """SPEC §3.8 "Login: mail with the login" — the login, not the address it was asked for;
+    """product §3.8 "Login: mail with the login" — the login, not the address it was asked for;
     the address is matched without regard to case or surrounding spaces."""
     with app.app_context():
         account = db.session.scalar(select(Account).where(Account.login == DEMO_ACTIVE))
@@ -221,7 +221,7 @@ def test_address_is_escaped_on_the_answer_page(app, test_client):
 
 
 def test_reset_ends_sessions_and_tokens_and_the_new_password_works(app, test_client):
-    """SPEC §3.8: the reset ends every session and refresh token of the account and sends a
+    """product §3.8: the reset ends every session and refresh token of the account and sends a
     notification; the old password stops working and the new one logs in."""
     phone = test_client
     tokens = login_and_get_tokens(phone)  # smart-app: refresh token + an OP session (SSO)
@@ -260,7 +260,7 @@ def test_reset_ends_sessions_and_tokens_and_the_new_password_works(app, test_cli
 
 
 def test_reset_started_from_a_login_page_returns_to_it(app, test_client):
-    """SPEC §3.1 → §3.8: "forgot" from the login page of a pending request; once the password is
+    """product §3.1 → §3.8: "forgot" from the login page of a pending request; once the password is
     changed, the way to log in is that same pending login, which then completes the flow."""
     request = AuthorizationRequest()
     login_page = start_login(test_client, request)
@@ -520,7 +520,7 @@ def test_forged_links_are_dead(app, test_client, forge):
     ],
 )
 def test_refused_passwords_are_explained(app, test_client, password, confirm, field, message):
-    """SPEC §3.6 applied to the reset: same policy (login, e-mail, customer numbers), a confirm
+    """product §3.6 applied to the reset: same policy (login, e-mail, customer numbers), a confirm
     field, each refusal in plain words at its field; the link is not spent."""
     path = request_reset(app, test_client)
     old_hash = password_hash_of(app)
@@ -653,7 +653,7 @@ def test_pages_render_without_a_pending_login(test_client, path):
 
 
 def test_pages_follow_the_pending_logins_language(test_client):
-    """ui_locales of the waiting authorization request chooses the language (SPEC §3)."""
+    """ui_locales of the waiting authorization request chooses the language (product §3)."""
     login_page = start_login(test_client, AuthorizationRequest(extra={"ui_locales": "de"}))
     uid = login_page.rsplit("/", 1)[1]
     assert '<html lang="de">' in test_client.get(f"/forgot?uid={uid}").text

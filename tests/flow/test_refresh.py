@@ -62,7 +62,7 @@ def test_refresh_rotates_and_the_old_token_then_fails(test_client):
 
 def test_reused_refresh_token_revokes_the_whole_family(test_client):
     """RFC 9700 §4.14.2 (reuse of a rotated refresh token: the AS cannot tell attacker from
-    client, so it revokes the active refresh token — and with it the grant), SPEC §5 ("refresh
+    client, so it revokes the active refresh token — and with it the grant), product §5 ("refresh
     token rotation with reuse detection")."""
     first = login_and_get_tokens(test_client)
     second = refreshed(test_client, first["refresh_token"])
@@ -114,8 +114,8 @@ def test_refreshed_id_token_keeps_the_login_and_has_no_nonce(test_client):
 
 
 def test_refresh_recomputes_eligibility(app, test_client):
-    """SPEC §4 (eligibility computed at issue time and again at every refresh), SPEC §2 (active
-    = start ≤ today < end)."""
+    """product §4 (eligibility computed at issue time and again at every refresh), product §2
+    (active = start ≤ today < end)."""
     first = login_and_get_tokens(test_client)
     assert first["claims"]["eligibility"]["eligible"] is True
     with app.app_context():
@@ -157,7 +157,7 @@ def test_refresh_token_is_bound_to_its_client(app, test_client):
 
 
 def test_customer_space_gets_no_refresh_token(test_client):
-    """OIDC Core §11 (offline access) / SPEC §1: the web client is not registered for
+    """OIDC Core §11 (offline access) / product §1: the web client is not registered for
     offline_access or the refresh_token grant, even when it asks."""
     request = AuthorizationRequest.customer_space(scope="openid profile offline_access")
     tokens = login_and_get_tokens(test_client, request)
@@ -183,7 +183,7 @@ def test_refresh_cannot_widen_the_scope(test_client):
 
 
 def test_disabled_account_cannot_refresh(app, test_client):
-    """SPEC §2 (account status active/locked/disabled) with RFC 6749 §6: a disabled account's
+    """product §2 (account status active/locked/disabled) with RFC 6749 §6: a disabled account's
     refresh token no longer yields tokens, and its access token stops working (RFC 6750 §3.1)."""
     tokens = login_and_get_tokens(test_client)
     set_account_status(app, DEMO_ACTIVE, "disabled")
@@ -195,7 +195,7 @@ def test_disabled_account_cannot_refresh(app, test_client):
 
 
 def test_locked_account_cannot_redeem_a_code_or_refresh(app, test_client):
-    """SPEC §2 (locked accounts) with RFC 6749 §4.1.3 / §6: no tokens for an account that is not
+    """product §2 (locked accounts) with RFC 6749 §4.1.3 / §6: no tokens for an account that is not
     active, even from a code issued just before."""
     tokens = login_and_get_tokens(test_client)
     request = AuthorizationRequest()

@@ -1,4 +1,4 @@
-"""Registration (SPEC §3.2–§3.7) through the pages: the cookie notice, the e-mail step without
+"""Registration (product §3.2–§3.7) through the pages: the cookie notice, the e-mail step without
 enumeration, its throttles, the activation link (signed, 3 days, 3 uses, one dead-link page),
 the confirmation's way back, and whole journeys from /authorize to a working login."""
 
@@ -69,7 +69,7 @@ def registration_link_of(login_page_html: str) -> str:
     return html.unescape(match.group(1))
 
 
-# ---- cookie notice (SPEC §3.2) ---------------------------------------------------------------
+# ---- cookie notice (product §3.2) ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_the_notice_returns_only_to_registration_pages(test_client, target):
     assert response.headers["Location"] == "/register"
 
 
-# ---- e-mail step (SPEC §3.3) -----------------------------------------------------------------
+# ---- e-mail step (product §3.3) -----------------------------------------------------------------
 
 
 def test_login_page_link_starts_a_registration_that_remembers_its_origin(app, test_client):
@@ -432,7 +432,7 @@ def test_parallel_submissions_never_count_past_three(app):
     assert uses_of(app, NEW) == [3]
 
 
-# ---- confirmation (SPEC §3.7) and whole journeys ------------------------------------------
+# ---- confirmation (product §3.7) and whole journeys ------------------------------------------
 
 
 def _done_page(test_client, response):

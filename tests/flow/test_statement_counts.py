@@ -38,7 +38,7 @@ def statements(app) -> Iterator[list[str]]:
 def test_userinfo_reads_token_account_customers_contracts_and_client_in_one_select(
     app, test_client
 ):
-    """OIDC Core §5.3 with the eligibility claim (SPEC §4) computed from current contracts."""
+    """OIDC Core §5.3 with the eligibility claim (product §4) computed from current contracts."""
     tokens = login_and_get_tokens(test_client)
     with statements(app) as seen:
         response = userinfo(test_client, tokens["access_token"])

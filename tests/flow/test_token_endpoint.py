@@ -52,7 +52,7 @@ def new_code(test_client, request: AuthorizationRequest) -> str:
 
 def test_replayed_code_is_refused_and_revokes_what_it_issued(test_client):
     """RFC 6749 §4.1.2 (a code used twice: the request MUST be denied and the tokens issued from it
-    SHOULD be revoked), RFC 9700 §4.5.3, SPEC §5 ("a replayed code revokes what it issued")."""
+    SHOULD be revoked), RFC 9700 §4.5.3, product §5 ("a replayed code revokes what it issued")."""
     request = AuthorizationRequest()
     code = authorize_with_login(test_client, request)["code"]
     first = exchange_code(test_client, request, code)
@@ -303,7 +303,7 @@ def test_public_client_cannot_use_a_secret_or_another_id(test_client):
     ],
 )
 def test_unsupported_grant_types(test_client, grant_type):
-    """RFC 6749 §5.2 unsupported_grant_type; SPEC §5 (authorization code only, no password
+    """RFC 6749 §5.2 unsupported_grant_type; product §5 (authorization code only, no password
     grant, no implicit) — for both clients, authenticated properly."""
     data = {
         "grant_type": grant_type,

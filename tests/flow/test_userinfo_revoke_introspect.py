@@ -50,7 +50,7 @@ def customer_space_tokens(test_client) -> dict:
 
 def test_userinfo_get_and_post_return_the_claims_with_eligibility(test_client):
     """OIDC Core §5.3.1 (GET and POST, RFC 6750 §2.1 bearer header), §5.3.2 (sub equals the ID
-    token's sub), SPEC §4 (eligibility at userinfo, checked_at an integer)."""
+    token's sub), product §4 (eligibility at userinfo, checked_at an integer)."""
     tokens = login_and_get_tokens(test_client)
     for method in ("GET", "POST"):
         response = userinfo(test_client, tokens["access_token"], method=method)
@@ -89,7 +89,7 @@ def test_userinfo_without_or_with_a_bad_token_is_401(test_client):
 
 
 def test_userinfo_refuses_an_expired_access_token(test_client, monkeypatch):
-    """RFC 6750 §3.1 invalid_token ("expired"), with the access token lifetime of SPEC §5."""
+    """RFC 6750 §3.1 invalid_token ("expired"), with the access token lifetime of product §5."""
     tokens = login_and_get_tokens(test_client)
     later = utcnow() + timedelta(seconds=tokens["expires_in"] + 1)
     monkeypatch.setattr(idp.models.oauth, "utcnow", lambda: later)
@@ -97,7 +97,7 @@ def test_userinfo_refuses_an_expired_access_token(test_client, monkeypatch):
 
 
 def test_userinfo_refuses_a_disabled_accounts_token(app, test_client):
-    """SPEC §2 (disabled accounts) with RFC 6750 §3.1: its tokens stop working at once."""
+    """product §2 (disabled accounts) with RFC 6750 §3.1: its tokens stop working at once."""
     tokens = login_and_get_tokens(test_client)
     set_account_status(app, DEMO_ACTIVE, "disabled")
     assert_bearer_challenge(userinfo(test_client, tokens["access_token"]))

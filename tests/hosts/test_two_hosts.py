@@ -1,4 +1,4 @@
-"""Two provider processes behind one name behave as one provider (SPEC §7: several workers on
+"""Two provider processes behind one name behave as one provider (product §7: several workers on
 several hosts): each is served the production way (granian, as ``make serve`` runs it) on its
 own port, both on one PostgreSQL database, one Redis rate-limit store and one keys directory.
 

@@ -48,7 +48,7 @@ def spread(value: str, separators: list[str]) -> str:
     return "".join(c + (separators[i] if i < len(separators) else "") for i, c in enumerate(value))
 
 
-# ---- customer numbers and activation codes (SPEC §2) -----------------------------------------
+# ---- customer numbers and activation codes (product §2) -----------------------------------------
 
 
 @given(ANY_TEXT)
@@ -150,7 +150,7 @@ def test_an_accepted_login_is_printable_ascii_of_3_to_254_characters(raw):
 
 @given(ANY_TEXT)
 def test_login_normalisation_is_idempotent_and_case_blind(raw):
-    """Logins are unique without regard to case (SPEC §2): one stored form per spelling."""
+    """Logins are unique without regard to case (product §2): one stored form per spelling."""
     count("login")
     once = normalise_login(raw)
     assert normalise_login(once) == once

@@ -1,4 +1,4 @@
-"""Customer numbers and activation codes as people type them (SPEC §2): separators ignored,
+"""Customer numbers and activation codes as people type them (product §2): separators ignored,
 10 ASCII digits, a customer number starts with 2."""
 
 from __future__ import annotations

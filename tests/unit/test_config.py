@@ -3,6 +3,8 @@ defaults, and docs/configuration.md is the table generated from the code."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from idp.config import REPO_ROOT
@@ -235,3 +237,27 @@ def test_configuration_table_lists_every_setting_once():
         variable = f.metadata.get("prefix", f"IDP_{name.upper()}")
         variable += "<CLIENT_ID>" if "prefix" in f.metadata else ""
         assert table.count(f"| `{variable}` |") == 1
+
+
+def env_example() -> dict[str, str]:
+    """The variables .env.example sets, with their values (comments and blanks skipped)."""
+    lines = (REPO_ROOT / ".env.example").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {name: value for name, value in pairs}
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Settings)])
+def test_env_example_lists_every_setting(name):
+    """Every setting of idp/config.py is in .env.example (a per-client family by an example
+    variable or a comment naming its prefix)."""
+    declared = Settings.__dataclass_fields__[name]
+    text = (REPO_ROOT / ".env.example").read_text()
+    if "prefix" in declared.metadata:
+        assert declared.metadata["prefix"] in text
+    else:
+        assert f"IDP_{name.upper()}" in env_example()
+
+
+def test_env_example_is_a_working_development_configuration():
+    settings = Settings.from_env(env_example())
+    assert settings.is_development

@@ -1,4 +1,4 @@
-"""compute_eligibility (SPEC §4) on plain model objects: no database, "today" in the supplier's
+"""compute_eligibility (product §4) on plain model objects: no database, "today" in the supplier's
 time zone, contracts valid on [start, end)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Mail rendering (SPEC §3.4, issue "Mail"): every template in fr, nl, en and de with a text and
+"""Mail rendering (product §3.4, issue "Mail"): every template in fr, nl, en and de with a text and
 an HTML part, the subject from the recipient's catalogue, links only from the issuer (whatever
 the request's Host), the link limits from the settings, no external asset."""
 
@@ -144,7 +144,7 @@ def test_the_online_version_has_no_view_online_line(app_context, settings):
 
 
 def test_french_activation_mail_follows_the_seed(app_context, settings):
-    """SPEC §3.4 wording, once the French catalogue has it."""
+    """product §3.4 wording, once the French catalogue has it."""
     fr = Translations.load(str(TRANSLATIONS), ["fr"])
     if fr.gettext("Continue my activation") == "Continue my activation":
         pytest.skip("French mail wording not translated yet")

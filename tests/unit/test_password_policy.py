@@ -1,4 +1,4 @@
-"""The password policy (SPEC §3.6, NIST SP 800-63B §3.1.1.2): a minimum length from the settings,
+"""The password policy (product §3.6, NIST SP 800-63B §3.1.1.2): a minimum length from the settings,
 at least 64 characters accepted and none truncated, NFKC, no composition rules, and refusals
 with a reason each: common/breached (the shipped list), repetitive or sequential, the person's
 own words, the service's name."""

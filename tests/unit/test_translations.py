@@ -1,4 +1,4 @@
-"""Catalogues (SPEC §3): every message of the source is translated in fr, nl, en and de, and the
+"""Catalogues (product §3): every message of the source is translated in fr, nl, en and de, and the
 login page speaks the language asked for (``ui_locales``, the ``?lang=`` switch, Accept-Language).
 
 The messages are re-extracted from the source with babel.cfg, so a string added to a template or
@@ -144,7 +144,7 @@ def test_catalogue_passes_babel_checks(lang):
 
 
 def test_french_login_wording_follows_the_seed():
-    """SPEC §3.1: the wording of the French login screen."""
+    """product §3.1: the wording of the French login screen."""
     fr = _read(_po_path("fr"), "fr")
     assert fr.get("Log in to continue.").string == "Connectez-vous pour continuer."
     assert fr.get("LOGIN").string == "IDENTIFIANT"

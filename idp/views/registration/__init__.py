@@ -1,4 +1,4 @@
-"""Registration pages (SPEC §3.3–§3.7): e-mail → "check your mailbox" → customer data (from
+"""Registration pages (product §3.3–§3.7): e-mail → "check your mailbox" → customer data (from
 the link) → login and password → "your account is created" → back to the app.
 
 One blueprint, ``registration``, one module per step: ``email`` (the e-mail form and "check

@@ -1,4 +1,4 @@
-"""Registration, the customer-data step (SPEC §3.5), opened from the activation link: the
+"""Registration, the customer-data step (product §3.5), opened from the activation link: the
 customer number and activation code; a use of the link when both are well-formed.
 
 Imports idp.accounts.registration, idp.forms and idp.views helpers.
@@ -69,7 +69,7 @@ def _activate_page(
 @bp.get("/register/<token>")
 @cookie_notice_required
 def customer_data(token: str) -> Response:
-    """SPEC §3.5, opened from the mail. Shows the form; counts nothing (GET and HEAD)."""
+    """product §3.5, opened from the mail. Shows the form; counts nothing (GET and HEAD)."""
     return _activate_page(token, open_link(db.session, token, settings()))
 
 

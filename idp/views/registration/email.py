@@ -1,4 +1,4 @@
-"""Registration, the e-mail step (SPEC §3.3): the address form and "check your mailbox".
+"""Registration, the e-mail step (product §3.3): the address form and "check your mailbox".
 
 Imports idp.accounts.registration, idp.forms, idp.oauth.interaction and idp.views helpers.
 """
@@ -85,5 +85,5 @@ def submit_email() -> Response:
 @bp.get("/register/sent")
 @cookie_notice_required
 def sent() -> Response:
-    """SPEC §3.3: check your mailbox (whatever the address was)."""
+    """product §3.3: check your mailbox (whatever the address was)."""
     return page("register_sent.html", email=session.get(EMAIL_KEY, ""), **link_terms())

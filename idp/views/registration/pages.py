@@ -72,7 +72,7 @@ def login_url(row: RegistrationRequest) -> str:
 
 
 def already_activated(row: RegistrationRequest) -> Response:
-    """SPEC §3.5: this customer already has an account — log in or reset the password."""
+    """product §3.5: this customer already has an account — log in or reset the password."""
     return page(
         "activate.html",
         409,

@@ -1,4 +1,4 @@
-"""Registration, the last steps (SPEC §3.6–§3.7): login and password, then "your account is
+"""Registration, the last steps (product §3.6–§3.7): login and password, then "your account is
 created" and "back to the app".
 
 The password step is keyed by the link token *and* bound to the browser that proved the
@@ -88,7 +88,7 @@ def _password_page(
 @bp.get("/register/<token>/password")
 @cookie_notice_required
 def password(token: str) -> Response:
-    """SPEC §3.6: the login (pre-filled with the e-mail), the password and its confirmation."""
+    """product §3.6: the login (pre-filled with the e-mail), the password and its confirmation."""
     row = _verified_here(token)
     if row is None:
         return _back_to_customer_data(token)
@@ -150,7 +150,7 @@ def _refused_page(token: str, row: RegistrationRequest, refused: Refused, login:
 @bp.get("/register/done")
 @cookie_notice_required
 def done() -> Response:
-    """SPEC §3.7: "your account is created" and "back to the app"."""
+    """product §3.7: "your account is created" and "back to the app"."""
     try:
         completed = completed_registration(db.session, request.args.get("t", ""), settings())
     except Refused:
