@@ -33,11 +33,9 @@ from bench.filler import Volumes
 from bench.filler import fill
 from idp import create_app
 from idp.activation_keys import generate_missing as generate_activation_keys
-from idp.clients_sync import sync_clients
 from idp.extensions import db
 from idp.keys import generate_missing
 from idp.models import Base
-from idp.seed import seed_demo
 
 LOGIN, PASSWORD = "demo.actif@example.be", "Zonnepaneel-2026!"
 REDIRECT = "http://127.0.0.1:49152/callback"
@@ -100,10 +98,12 @@ def prepared_app(url: str, keys: Path) -> Any:
     )
     with app.app_context():
         Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-        sync_clients(db.session, app.config["IDP"])
-        seed_demo(db.session, app.config["IDP"])
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
+    runner = app.test_cli_runner()
+    for command in (["db", "upgrade"], ["idp", "clients", "sync"], ["idp", "seed-demo"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
     Flow(app.test_client()).tokens()
     return app
 

@@ -62,12 +62,17 @@ def database_url(request, tmp_path, postgres_ready):
     """A fresh, empty database for one test."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'idp.sqlite3'}"
-    engine = create_engine(postgres_ready)
+    return emptied(postgres_ready)
+
+
+def emptied(url: str) -> str:
+    """Drop the provider's tables (and Alembic's) in the database at ``url``; return ``url``."""
+    engine = create_engine(url)
     Base.metadata.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
-    return postgres_ready
+    return url
 
 
 @pytest.fixture
@@ -92,17 +97,23 @@ def app(database_url, keys_template, tmp_path, overrides, request):
             **extra,
         }
     )
-    with app.app_context():
-        Base.metadata.create_all(db.engine)
-        sync_clients(db.session, app.config["IDP"])
-        seed_demo(db.session, app.config["IDP"])
-        db.session.commit()
+    with_demo_data(app)
     yield app
     with app.app_context():
         db.session.remove()
         if database_url.startswith("postgresql"):
             Base.metadata.drop_all(db.engine)
         db.engine.dispose()
+
+
+def with_demo_data(app):
+    """Create the tables, load both client registrations and the demo data; return ``app``."""
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        sync_clients(db.session, app.config["IDP"])
+        seed_demo(db.session, app.config["IDP"])
+        db.session.commit()
+    return app
 
 
 @pytest.fixture

@@ -7,31 +7,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
-from idp.extensions import db
 from tests.oidc import AuthorizationRequest
 from tests.oidc import introspect
 from tests.oidc import login_and_get_tokens
 from tests.oidc import refresh
 from tests.oidc import userinfo
+from tests.sql import recorded
+from tests.sql import verb
 
 
 @contextmanager
 def statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs inside the block (SELECT/INSERT/UPDATE/DELETE)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    """The verb of every SQL statement the engine runs inside the block."""
+    with recorded(app) as seen:
+        verbs: list[str] = []
+        yield verbs
+    verbs.extend(verb(statement) for statement, _parameters in seen)
 
 
 @pytest.mark.postgres

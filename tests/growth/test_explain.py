@@ -15,20 +15,20 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy import text
 
 from bench.filler import FILLED
 from bench.filler import Volumes
 from bench.filler import fill
 from idp.extensions import db
-from idp.models import Base
+from tests.conftest import emptied
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
 from tests.oidc import exchange_code
 from tests.oidc import refresh
 from tests.oidc import revoke
 from tests.oidc import userinfo
+from tests.sql import recorded
+from tests.sql import verb
 
 POSTGRES_URL = os.environ.get("IDP_TEST_POSTGRES_URL")
 VOLUMES = Volumes.scaled(accounts=20_000, tokens=100_000)
@@ -45,32 +45,20 @@ Recorded = list[tuple[str, Any]]
 @pytest.fixture
 def database_url(postgres_ready):
     """PostgreSQL only, emptied."""
-    from sqlalchemy import create_engine
-
-    engine = create_engine(postgres_ready)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    return postgres_ready
+    return emptied(postgres_ready)
 
 
 @contextmanager
 def recording(app) -> Iterator[Recorded]:
-    """Record the statements (and parameters) the app sends to the database."""
-    seen: Recorded = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-            seen.append((statement, parameters[0] if executemany else parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    """The reads and writes the app sends to the database inside the block."""
+    with recorded(app) as seen:
+        kept: Recorded = []
+        yield kept
+    kept.extend(
+        (statement, parameters)
+        for statement, parameters in seen
+        if verb(statement) in ("SELECT", "INSERT", "UPDATE", "DELETE")
+    )
 
 
 def sequential_scans(plan: dict[str, Any]) -> Iterator[str]:

@@ -30,7 +30,6 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from idp import create_app
-from idp.clients_sync import sync_clients
 from idp.extensions import db
 from idp.keys import CURRENT
 from idp.keys import read_keys
@@ -39,8 +38,9 @@ from idp.models.base import token_hash
 from idp.models.oauth import AuthorizationCode
 from idp.models.oauth import Token
 from idp.models.op_session import OpSession
-from idp.seed import seed_demo
 from tests import presets
+from tests.conftest import emptied
+from tests.conftest import with_demo_data
 from tests.oidc import ISSUER
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
@@ -153,13 +153,8 @@ def cluster(keys_template, tmp_path_factory) -> Iterator[dict[str, Any]]:
     """The database (demo data, both clients) and two running hosts sharing it."""
     keys_dir = tmp_path_factory.mktemp("shared-keys")
     shutil.copytree(keys_template, keys_dir, dirs_exist_ok=True)
-    app = create_app({**presets.BASE, "database_url": POSTGRES_URL, "keys_dir": str(keys_dir)})
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-        sync_clients(db.session, app.config["IDP"])
-        seed_demo(db.session, app.config["IDP"])
-        db.session.commit()
+    settings = {**presets.BASE, "database_url": emptied(POSTGRES_URL), "keys_dir": str(keys_dir)}
+    app = with_demo_data(create_app(settings))
     env = environment(keys_dir)
     ports = [free_port(), free_port()]
     logs = [keys_dir.parent / f"host-{port}.log" for port in ports]

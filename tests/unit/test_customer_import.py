@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -29,6 +28,7 @@ from idp.models.base import utcnow
 from idp.models.customer import Contract
 from idp.models.customer import Customer
 from idp.seed import DEMO_CSV
+from tests.sql import recorded
 
 HEADER = DEMO_CSV.splitlines()[0]
 WRITES = ("INSERT INTO customer", "UPDATE customer", "DELETE FROM customer")
@@ -99,19 +99,11 @@ def counts(app) -> tuple[int, int]:
 
 @contextmanager
 def statements(app):
-    """Collect every SQL statement the app's engine runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    """Every SQL statement the app's engine runs inside the block, on one line each."""
+    with recorded(app) as seen:
+        lines: list[str] = []
+        yield lines
+    lines.extend(" ".join(statement.split()) for statement, _parameters in seen)
 
 
 def writes_to_data(seen: list[str]) -> list[str]:
