@@ -46,7 +46,7 @@ from idp.models.billing import LOGIN_CHANGED
 from idp.models.billing import UNLINKED
 from idp.models.billing import BillingEvent
 from idp.models.billing import BillingLink
-from idp.models.bulk import is_postgresql
+from idp.models.bulk import serialise
 from idp.models.customer import Customer
 
 EVENT = cast(Table, BillingEvent.__table__)
@@ -55,7 +55,6 @@ LINK = cast(Table, AccountCustomer.__table__)
 ACCOUNT = cast(Table, Account.__table__)
 CUSTOMER = cast(Table, Customer.__table__)
 COLUMNS = ("seq", "event", "customer_number", "login", "activated_at", "recorded_at")
-_LOCK_KEY = 0x1D9B111  # pg_advisory_xact_lock key of the export
 
 
 class CursorAhead(ValueError):
@@ -67,7 +66,7 @@ def record_changes(session: DbSession) -> int:
     events."""
     connection = session.connection()
     try:
-        _lock(connection)
+        serialise(connection, "idp billing export", EVENT)
         now = bindparam("now", utcnow(), type_=UTCDateTime())
         count = (
             _record_gone(connection, now)
@@ -98,14 +97,6 @@ def events_since(session: DbSession, cursor: int) -> Iterator[Row[Any]]:
         .execution_options(yield_per=1000)
     )
     yield from result
-
-
-def _lock(connection: Connection) -> None:
-    """Serialise exports: an advisory lock on PostgreSQL, the write lock on SQLite."""
-    if is_postgresql(connection):
-        connection.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
-    else:
-        connection.execute(update(EVENT).where(EVENT.c.seq < 0).values(seq=EVENT.c.seq))
 
 
 def _append(connection: Connection, rows: Select[Any]) -> tuple[int, int]:

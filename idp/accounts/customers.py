@@ -54,6 +54,7 @@ from idp.models.base import DbSession
 from idp.models.base import utcnow
 from idp.models.bulk import among
 from idp.models.bulk import insert_rows
+from idp.models.bulk import serialise
 from idp.models.customer import Contract
 from idp.models.customer import Customer
 
@@ -127,6 +128,7 @@ def _apply_file(
 ) -> ImportResult:
     keyring = load_activation_keys(settings.path(settings.keys_dir))
     connection = session.connection()
+    serialise(connection, "idp customers import", CUSTOMER)  # a second import waits
     seen.start(connection)
     importer = _Importer(connection, keyring, settings)
     errors = Errors()

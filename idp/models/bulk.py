@@ -1,4 +1,5 @@
-"""Set-based statements for batches of rows: a membership test and a bulk insert.
+"""Set-based statements for batches of rows: a membership test, a bulk insert, and the lock
+that keeps two bulk writers (two imports, two exports) apart.
 
 On PostgreSQL a batch's keys travel as one array parameter (``= ANY(:values)``: one cached
 statement rather than a new one per batch size) and rows are inserted with ``COPY``; on other
@@ -8,6 +9,7 @@ values (the UTC datetimes of ``idp.models.base``). Imports sqlalchemy only.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -18,7 +20,11 @@ from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import any_
 from sqlalchemy import bindparam
+from sqlalchemy import false
+from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -26,6 +32,17 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 def is_postgresql(connection: Connection) -> bool:
     """True when the connection speaks to PostgreSQL."""
     return connection.dialect.name == "postgresql"
+
+
+def serialise(connection: Connection, name: str, table: Table) -> None:
+    """Hold, until the transaction ends, a lock that one writer named ``name`` takes at a time:
+    a PostgreSQL advisory lock; on SQLite the database's write lock, taken now by a write that
+    changes nothing in ``table`` (a later write could fail on a stale read snapshot)."""
+    if is_postgresql(connection):
+        connection.execute(select(func.pg_advisory_xact_lock(zlib.crc32(name.encode()))))
+    else:
+        key = next(iter(table.primary_key.columns))
+        connection.execute(update(table).where(false()).values({key.name: key}))
 
 
 def among(

@@ -4,6 +4,7 @@ delta and ``--full`` files, duplicates across batches, and all or nothing."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -397,3 +398,22 @@ def test_without_full_absent_customers_stay(app):
     before = counts(app)
     run_import(app, csv_lines(1))
     assert counts(app) == before
+
+
+def test_two_imports_at_once_both_succeed_one_after_the_other(app):
+    errors: list[BaseException] = []
+    results = []
+
+    def one_import():
+        try:
+            results.append(run_import(app, csv_lines(300)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_import) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.customers_created for r in results) == [0, 300]  # the second waited
