@@ -108,8 +108,10 @@ def statements(app):
 
 
 def writes_to_data(seen: list[str]) -> list[str]:
-    """The statements that wrote customers or contracts."""
-    return [s for s in seen if s.startswith(WRITES + CONTRACT_WRITES)]
+    """The statements that wrote customers or contracts (not SQLite's lock-taking UPDATE that
+    matches no row: idp.models.bulk.serialise)."""
+    lock = ("WHERE 0 = 1", "WHERE false")
+    return [s for s in seen if s.startswith(WRITES + CONTRACT_WRITES) and not s.endswith(lock)]
 
 
 VERIFIED = "verified"
