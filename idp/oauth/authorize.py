@@ -28,6 +28,7 @@ from idp.oauth import context
 from idp.oauth.interaction import first_party_return
 from idp.oauth.interaction import save_pending
 from idp.oauth.interaction import take_finished
+from idp.oauth.par import pushed_parameters
 from idp.oauth.server import StoredAuthorizationRequest
 from idp.oauth.server import server
 from idp.oauth.sso import NewSession
@@ -98,6 +99,10 @@ def _failure(request: StoredAuthorizationRequest, error: OAuth2Error) -> Outcome
 def start_authorization(pairs: list[tuple[str, str]], op_session: OpSession | None) -> Outcome:
     """Answer an authorization request from the session, or ask for a login."""
     settings, keyring = context.settings(), context.keyring()
+    try:
+        pairs = pushed_parameters(pairs)  # RFC 9126 §4
+    except OAuth2Error as error:
+        return Outcome(error=error)
     request = _request(pairs, settings)
     data = MultiDict(pairs)
     hinted = hinted_subject(data.get("id_token_hint"), keyring, settings)

@@ -26,6 +26,8 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "revocation_endpoint": f"{base}/revoke",
         "introspection_endpoint": f"{base}/introspect",
         "end_session_endpoint": f"{base}/logout",
+        "pushed_authorization_request_endpoint": f"{base}/par",  # RFC 9126 §5
+        "require_pushed_authorization_requests": False,  # per client (§6)
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -198,6 +198,9 @@ def init_oauth(app: Flask) -> None:
         [AuthorizationRequestChecks(), S256CodeChallenge(required=True), OpenIDCodeExtension()],
     )
     server.register_grant(RefreshTokenGrant)
+    from idp.oauth.par import PushedAuthorization  # par.py builds StoredAuthorizationRequest
+
+    server.register_endpoint(PushedAuthorization)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
     server.register_endpoint(UserInfo(resource_protector=make_resource_protector()))

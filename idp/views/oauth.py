@@ -156,6 +156,15 @@ def revoke() -> Response:
     return _with_cors(response, _form_client())
 
 
+@bp.route("/par", methods=["POST"])
+@endpoint_kind(EndpointKind.PROTOCOL_API)
+def pushed_authorization_request() -> Response:
+    """RFC 9126 §2: 201 with a request_uri, or a JSON error (§2.3)."""
+    response = server.create_endpoint_response("pushed_authorization_request")
+    db.session.commit() if response.status_code == 201 else db.session.rollback()
+    return response
+
+
 @bp.route("/introspect", methods=["POST"])
 @endpoint_kind(EndpointKind.PROTOCOL_API)
 def introspect() -> Response:

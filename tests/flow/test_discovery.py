@@ -134,3 +134,63 @@ def test_rotated_keys_keep_old_tokens_verifiable(app, test_client):
         with rotated.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_discovery_matches_what_the_server_really_does(app, test_client):
+    """Every advertised endpoint answers, and every advertised method and algorithm is the one
+    the code accepts (RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1)."""
+    from joserfc.jwk import ECKey
+    from joserfc.jwk import RSAKey
+
+    from idp.keys import ALGORITHMS as SIGNING_ALGORITHMS
+    from idp.oauth.client_auth import ASSERTION_ALGORITHMS
+    from idp.oauth.dpop import ALGORITHMS as DPOP_ALGORITHMS
+    from idp.oauth.dpop import check_proof
+    from idp.oauth.endpoints import Introspection
+    from idp.oauth.endpoints import Revocation
+    from idp.oauth.grants import AuthorizationCodeGrant
+    from idp.oauth.grants import RefreshTokenGrant
+    from idp.oauth.par import PushedAuthorization
+    from idp.oauth.server import server
+    from tests.oidc import ISSUER
+    from tests.oidc import dpop_proof
+
+    metadata = test_client.get("/.well-known/openid-configuration").get_json()
+    for name, url in metadata.items():
+        if name.endswith("_endpoint") or name == "jwks_uri":
+            path = urlsplit(url).path
+            answer = test_client.get(path) if name == "jwks_uri" else test_client.post(path)
+            assert answer.status_code != 404, (name, url)
+    grants = {grant.GRANT_TYPE for grant, _ in server._token_grants}
+    assert set(metadata["grant_types_supported"]) == grants
+    assert metadata["token_endpoint_auth_methods_supported"] == (
+        AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+    )
+    assert (
+        RefreshTokenGrant.TOKEN_ENDPOINT_AUTH_METHODS
+        == (metadata["token_endpoint_auth_methods_supported"])
+    )
+    assert metadata["revocation_endpoint_auth_methods_supported"] == Revocation.CLIENT_AUTH_METHODS
+    assert (
+        metadata["introspection_endpoint_auth_methods_supported"]
+        == Introspection.CLIENT_AUTH_METHODS
+    )
+    assert set(PushedAuthorization.CLIENT_AUTH_METHODS) == set(
+        metadata["token_endpoint_auth_methods_supported"]
+    )
+    for endpoint in ("token", "revocation", "introspection"):
+        assert metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == (
+            ASSERTION_ALGORITHMS
+        )
+    assert metadata["id_token_signing_alg_values_supported"] == list(SIGNING_ALGORITHMS)
+    assert metadata["dpop_signing_alg_values_supported"] == DPOP_ALGORITHMS
+    # Each advertised DPoP algorithm really verifies.
+    with app.test_request_context():
+        for alg in metadata["dpop_signing_alg_values_supported"]:
+            key = (
+                ECKey.generate_key("P-256", private=True)
+                if alg.startswith("ES")
+                else RSAKey.generate_key(2048, private=True)
+            )
+            proof = dpop_proof(key, "POST", f"{ISSUER}/token", header={"alg": alg})
+            assert check_proof(proof, method="POST", url=f"{ISSUER}/token").jkt == key.thumbprint()
