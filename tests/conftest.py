@@ -185,6 +185,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations():
     """Compile the git-ignored .mo catalogues before any page renders."""
-    from tests.unit.test_translations import compile_catalogues
+    from tests.translations import compile_catalogues
 
     compile_catalogues()

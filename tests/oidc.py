@@ -19,12 +19,13 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.conftest import csrf_token
+from tests.presets import BASE
+from tests.presets import CUSTOMER_SPACE_SECRET
+from tests.presets import DEMO_PASSWORD
 
 DEMO_ACTIVE = "demo.actif@example.be"
 DEMO_INACTIVE = "demo.inactif@example.be"
-DEMO_PASSWORD = "Zonnepaneel-2026!"
-CUSTOMER_SPACE_SECRET = "dev-customer-space-secret"
-ISSUER = "http://localhost"
+ISSUER = BASE["issuer"]
 SMART_APP_REDIRECT = "http://127.0.0.1:49152/callback"
 CUSTOMER_SPACE_REDIRECT = "http://127.0.0.1:5001/callback"
 

@@ -1,4 +1,9 @@
-"""Named override sets for create_app (the django-oauth-toolkit presets habit)."""
+"""Named override sets for create_app (the django-oauth-toolkit presets habit), and the one
+place tests take secrets from: the test secret key, the demo password and the development
+client secret are read from here (or from the code that defines them), never copied."""
+
+from idp.config import development_client_secret
+from idp.seed import DEMO_PASSWORD
 
 BASE = {
     "env": "development",
@@ -13,3 +18,14 @@ BASE = {
 
 STRICT_LOGIN_LIMIT = {"login_rate_limit": "3/minute"}
 SHORT_CODES = {"authorization_code_ttl": 1}
+
+SECRET_KEY = BASE["secret_key"]
+CUSTOMER_SPACE_SECRET = development_client_secret("customer-space")
+__all__ = [
+    "BASE",
+    "CUSTOMER_SPACE_SECRET",
+    "DEMO_PASSWORD",
+    "SECRET_KEY",
+    "SHORT_CODES",
+    "STRICT_LOGIN_LIMIT",
+]

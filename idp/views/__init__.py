@@ -1,7 +1,12 @@
 """Blueprints: parse input → call a service → render or redirect; nothing else.
 
-May import idp.accounts, idp.oauth (interaction, authorize, server in views/oauth.py), idp.forms
-and idp.i18n.
+A view module may import idp.accounts (the services), idp.oauth (the interaction seam for the
+pages; the protocol endpoints' modules for views/oauth.py and views/logout.py), idp.forms,
+idp.i18n, idp.config, idp.extensions, idp.endpoint_kinds, idp.throttle and idp.mail.links; from
+idp.models only row types and pure helpers (``utcnow``, ``normalise_login``…), never to query.
+Of the other view modules only the shared helpers (this package, errors, cookies, messages,
+mail_limits, device_cookie) and modules of its own package. tests/unit/test_architecture.py
+holds this rule as an allow-list, with the few exceptions it names.
 """
 
 from __future__ import annotations

@@ -28,11 +28,11 @@ from clients.smart_app.storage import LocalState
 from tests.browser.conftest import assert_accessible
 from tests.browser.conftest import screen
 from tests.clients.conftest import CUSTOMER_SPACE_URL
-from tests.clients.test_loopback import LOOPBACK
-from tests.clients.test_loopback import PROXY_VARIABLES
-from tests.clients.test_loopback import listening
-from tests.clients.test_loopback import serve_in_thread
-from tests.clients.test_loopback import stop
+from tests.loopback import LOOPBACK
+from tests.loopback import PROXY_VARIABLES
+from tests.loopback import listening
+from tests.loopback import serve_in_thread
+from tests.loopback import stop
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 from tests.oidc import DEMO_PASSWORD

@@ -24,6 +24,7 @@ from tests.clients.conftest import SMART_APP_URL
 from tests.clients.conftest import follow
 from tests.clients.conftest import heading
 from tests.clients.conftest import through_provider
+from tests.clients.steps import log_in_to_customer_space as log_in
 from tests.oidc import CUSTOMER_SPACE_SECRET
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
@@ -32,17 +33,6 @@ from tests.oidc import DEMO_INACTIVE
 def query(url: str) -> dict[str, str]:
     """Single-valued query parameters."""
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def log_in(
-    browser: httpx.Client, issuer: str, login: str | None = DEMO_ACTIVE, path: str = "/login"
-) -> httpx.Response:
-    """/login → the provider (password unless ``login`` is None) → /callback → the page."""
-    started = browser.get(f"{CUSTOMER_SPACE_URL}{path}")
-    assert started.status_code == 302, started.text
-    callback = through_provider(browser, started.headers["Location"], issuer, login)
-    assert callback.startswith(f"{CUSTOMER_SPACE_URL}/callback?"), callback
-    return follow(browser, browser.get(callback), CUSTOMER_SPACE_URL)
 
 
 def sessions(customer_space_app: Any) -> Any:

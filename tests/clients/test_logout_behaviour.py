@@ -12,10 +12,10 @@ from tests.clients.conftest import SMART_APP_URL
 from tests.clients.conftest import follow
 from tests.clients.conftest import heading
 from tests.clients.conftest import through_provider
-from tests.clients.test_customer_space import log_in as log_in_to_customer_space
-from tests.clients.test_smart_app import accept_terms
-from tests.clients.test_smart_app import log_in as log_in_to_smart_app
-from tests.clients.test_smart_app import stored
+from tests.clients.steps import accept_terms
+from tests.clients.steps import log_in_to_customer_space
+from tests.clients.steps import log_in_to_smart_app
+from tests.clients.steps import stored
 from tests.conftest import csrf_token
 from tests.oidc import DEMO_ACTIVE
 

@@ -34,31 +34,19 @@ from tests.clients.conftest import CUSTOMER_SPACE_URL
 from tests.clients.conftest import follow
 from tests.clients.conftest import heading
 from tests.clients.conftest import through_provider
+from tests.loopback import HTTP_TIMEOUT
+from tests.loopback import LOOPBACK
+from tests.loopback import PROXY_VARIABLES
+from tests.loopback import listening
+from tests.loopback import serve_in_thread
+from tests.loopback import stop
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 
 pytestmark = pytest.mark.interop
 
-LOOPBACK = "127.0.0.1"
-HTTP_TIMEOUT = 5.0
 PROCESS_TIMEOUT = 30.0
 REPO = Path(__file__).resolve().parents[2]
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-
-
-def listening() -> socket.socket:
-    """A TCP socket already listening on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((LOOPBACK, 0))
-    sock.listen(16)
-    return sock
 
 
 @pytest.fixture
@@ -95,23 +83,6 @@ def overrides(
         "issuer": f"http://{LOOPBACK}:{listening_socket.getsockname()[1]}",
         "clients_file": str(clients_file),
     }
-
-
-def serve_in_thread(server: Any, name: str) -> threading.Thread:
-    """Run a werkzeug server until shut down."""
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def stop(server: Any, thread: threading.Thread) -> None:
-    """Shut a server down and check its thread ended."""
-    server.shutdown()
-    thread.join(timeout=HTTP_TIMEOUT)
-    server.server_close()
-    assert not thread.is_alive(), "a loopback server did not stop"
 
 
 @pytest.fixture

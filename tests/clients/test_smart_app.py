@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import stat
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,6 +27,9 @@ from tests.clients.conftest import SMART_APP_URL
 from tests.clients.conftest import follow
 from tests.clients.conftest import heading
 from tests.clients.conftest import through_provider
+from tests.clients.steps import accept_terms
+from tests.clients.steps import log_in_to_smart_app as log_in
+from tests.clients.steps import stored
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 from tests.oidc import refresh
@@ -37,23 +38,6 @@ from tests.oidc import refresh
 def query(url: str) -> dict[str, str]:
     """Single-valued query parameters."""
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def accept_terms(browser: httpx.Client, version: str = TERMS_VERSION) -> httpx.Response:
-    """Tick the box and accept; the screen that follows."""
-    response = browser.post(f"{SMART_APP_URL}/terms", data={"version": version, "accept": "yes"})
-    return follow(browser, response, SMART_APP_URL)
-
-
-def log_in(
-    browser: httpx.Client, issuer: str, login: str = DEMO_ACTIVE, start: str = "/login"
-) -> httpx.Response:
-    """Tap a welcome button, log in at the provider, come back; the screen that follows."""
-    started = browser.get(f"{SMART_APP_URL}{start}")
-    assert started.status_code == 303, started.text
-    callback = through_provider(browser, started.headers["Location"], issuer, login)
-    assert callback.startswith(f"{SMART_APP_URL}/callback?"), callback
-    return follow(browser, browser.get(callback), SMART_APP_URL)
 
 
 def visible_text(page_html: str) -> str:
@@ -67,12 +51,6 @@ def chat_href(page_html: str) -> str:
     match = re.search(r'<a class="button primary" href="([^"]+)">', page_html)
     assert match, page_html
     return html.unescape(match.group(1))
-
-
-def stored(state_path: Any) -> dict[str, Any]:
-    """The app's local state file, checked to be private."""
-    assert stat.S_IMODE(os.stat(state_path).st_mode) == 0o600
-    return json.loads(state_path.read_text())
 
 
 def screen_of(smart_app: SmartApp, chat_url: str | None = None) -> httpx.Response:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.oidc import DEMO_PASSWORD
 from tests.oidc import AuthorizationRequest
 from tests.oidc import assert_error_page
 from tests.oidc import assert_error_redirect
@@ -289,7 +290,7 @@ def test_smart_app_loopback_with_a_random_port_completes_the_flow(test_client):
     request repeats that exact redirect URI (RFC 6749 §4.1.3)."""
     request = AuthorizationRequest(redirect_uri="http://127.0.0.1:61234/callback")
     login_page = start_login(test_client, request)
-    posted = submit_login(test_client, login_page, "demo.actif@example.be", "Zonnepaneel-2026!")
+    posted = submit_login(test_client, login_page, "demo.actif@example.be", DEMO_PASSWORD)
     final = test_client.get(posted.headers["Location"])
     assert final.headers["Location"].startswith("http://127.0.0.1:61234/callback?")
     redeem(test_client, request, query_of(final.headers["Location"]))
@@ -383,7 +384,7 @@ def test_login_resume_only_in_the_browser_that_started_it(app, test_client):
     second time, yields an error page and no code."""
     request = AuthorizationRequest()
     login_page = start_login(test_client, request)
-    posted = submit_login(test_client, login_page, "demo.actif@example.be", "Zonnepaneel-2026!")
+    posted = submit_login(test_client, login_page, "demo.actif@example.be", DEMO_PASSWORD)
     resume = posted.headers["Location"]
     other = app.test_client()
     assert_error_page(other.get(resume))

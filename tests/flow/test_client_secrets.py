@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from idp.config import development_client_secret
 from tests.conftest import registrations_with
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
@@ -67,7 +68,12 @@ def test_second_confidential_client_uses_its_own_secret(test_client):
 
 
 @pytest.mark.parametrize(
-    "secret", [CUSTOMER_SPACE_SECRET, "dev-apache-front-secret", "dev-customer-space-secret"]
+    "secret",
+    [
+        CUSTOMER_SPACE_SECRET,
+        development_client_secret("apache-front"),
+        development_client_secret("customer-space"),
+    ],
 )
 def test_another_clients_secret_or_the_development_one_is_refused(test_client, secret):
     request, code = apache_code(test_client)
@@ -77,7 +83,11 @@ def test_another_clients_secret_or_the_development_one_is_refused(test_client, s
 
 @pytest.mark.parametrize(
     ("secret", "status"),
-    [(CUSTOMER_SPACE_SECRET, 400), (APACHE_SECRET, 401), ("dev-customer-space-secret", 401)],
+    [
+        (CUSTOMER_SPACE_SECRET, 400),
+        (APACHE_SECRET, 401),
+        (development_client_secret("customer-space"), 401),
+    ],
 )
 def test_customer_space_has_its_own_secret(test_client, secret, status):
     """Authenticated (then a bad code: invalid_grant 400) only with its own secret."""

@@ -8,6 +8,7 @@ import pytest
 
 from idp.oauth.cors import origin_of
 from tests.conftest import registrations_with
+from tests.oidc import CUSTOMER_SPACE_SECRET
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
 from tests.oidc import basic_auth
@@ -158,7 +159,7 @@ def test_confidential_client_gets_no_cors(test_client):
         data={"grant_type": "authorization_code", "code": "x", "redirect_uri": "x"},
         headers={
             "Origin": "http://127.0.0.1:5001",
-            "Authorization": basic_auth("customer-space", "dev-customer-space-secret"),
+            "Authorization": basic_auth("customer-space", CUSTOMER_SPACE_SECRET),
         },
     )
     assert response.status_code == 400

@@ -15,8 +15,8 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from idp.throttle import GrowingDelay
-from tests.flow.test_recovery import request_reset
-from tests.flow.test_recovery import submit_password
+from tests.flow.recovery_steps import request_reset
+from tests.flow.recovery_steps import submit_password
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 from tests.oidc import DEMO_PASSWORD

@@ -17,6 +17,7 @@ from joserfc.jwk import OctKey
 from joserfc.jwk import RSAKey
 
 from tests.conftest import registrations_with
+from tests.loopback import PROXY_VARIABLES
 from tests.oidc import ISSUER
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
@@ -28,7 +29,6 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RSA_CLIENT = "jwt-web"
 EC_CLIENT = "jwt-es256"
 REDIRECT = "https://jwt.example/callback"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 
 
 @pytest.fixture(scope="module")

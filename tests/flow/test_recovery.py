@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,9 +16,16 @@ from sqlalchemy import select
 from idp.extensions import db
 from idp.models.account import Account
 from idp.models.base import utcnow
-from idp.models.outbox import OutboxMail
-from idp.models.registration import PasswordReset
 from tests.conftest import csrf_token
+from tests.flow.recovery_steps import ask
+from tests.flow.recovery_steps import assert_dead
+from tests.flow.recovery_steps import latest_reset_path
+from tests.flow.recovery_steps import mails
+from tests.flow.recovery_steps import password_hash_of
+from tests.flow.recovery_steps import request_reset
+from tests.flow.recovery_steps import resets
+from tests.flow.recovery_steps import secret_of
+from tests.flow.recovery_steps import submit_password
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 from tests.oidc import DEMO_PASSWORD
@@ -36,6 +42,7 @@ from tests.oidc import set_account_status
 from tests.oidc import start_login
 from tests.oidc import submit_login
 from tests.oidc import userinfo
+from tests.presets import SECRET_KEY
 
 
 class EnglishBrowser(FlaskClient):
@@ -55,90 +62,6 @@ def english_pages(app):
 
 NEW_PASSWORD = "Windmolen aan de kust 2026"
 UNKNOWN = "nobody.here@example.be"
-SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"  # tests/presets.py BASE
-
-
-# ---- helpers ----------------------------------------------------------------------------------
-
-
-def mails(app: Any, template: str | None = None) -> list[OutboxMail]:
-    """The outbox rows, oldest first (optionally of one template)."""
-    with app.app_context():
-        query = select(OutboxMail).order_by(OutboxMail.id)
-        if template:
-            query = query.where(OutboxMail.template == template)
-        rows = db.session.scalars(query).all()
-        for row in rows:
-            db.session.expunge(row)
-        return list(rows)
-
-
-def ask(
-    test_client: Any, kind: str, email: str, uid: str | None = None, address: str = "127.0.0.1"
-) -> Any:
-    """Fill in the forgot-``kind`` form (``password`` or ``login``) and submit it."""
-    query = f"?uid={uid}" if uid else ""
-    page = test_client.get(f"/forgot/{kind}{query}", environ_base={"REMOTE_ADDR": address})
-    assert page.status_code == 200, page.text
-    return test_client.post(
-        f"/forgot/{kind}{query}",
-        environ_base={"REMOTE_ADDR": address},
-        data={"csrf_token": csrf_token(page.text), "email": email},
-    )
-
-
-def latest_reset_path(app: Any) -> str:
-    """The path of the newest reset link in the outbox (the link is absolute, from the issuer)."""
-    link = mails(app, "reset_password")[-1].context["link"]
-    assert link.startswith(f"{ISSUER}/reset/"), link
-    return link[len(ISSUER) :]
-
-
-def request_reset(app: Any, test_client: Any, email: str = DEMO_ACTIVE) -> str:
-    """Ask for a reset link; return its path."""
-    response = ask(test_client, "password", email)
-    assert response.status_code == 303, response.text
-    return latest_reset_path(app)
-
-
-def submit_password(test_client: Any, path: str, password: str, confirm: str | None = None) -> Any:
-    """Open the reset link and post a new password (confirmed with the same one by default)."""
-    page = test_client.get(path)
-    assert page.status_code == 200, page.text
-    return test_client.post(
-        path,
-        data={
-            "csrf_token": csrf_token(page.text),
-            "password": password,
-            "password_confirm": password if confirm is None else confirm,
-        },
-    )
-
-
-def assert_dead(response: Any) -> None:
-    """The one page for every dead link, offering a new one."""
-    assert response.status_code == 410, (response.status_code, response.text[:300])
-    assert "This link no longer works" in response.text
-    assert 'href="/forgot/password"' in response.text
-
-
-def password_hash_of(app: Any, login: str = DEMO_ACTIVE) -> str:
-    with app.app_context():
-        return db.session.scalar(select(Account.password_hash).where(Account.login == login))
-
-
-def resets(app: Any) -> list[PasswordReset]:
-    with app.app_context():
-        rows = db.session.scalars(select(PasswordReset).order_by(PasswordReset.id)).all()
-        for row in rows:
-            db.session.expunge(row)
-        return list(rows)
-
-
-def secret_of(path: str) -> str:
-    """The random secret inside a reset token (what a forger would want to re-sign)."""
-    token = path.rsplit("/", 1)[1]
-    return URLSafeTimedSerializer(SECRET_KEY, salt="password-reset").loads(token)
 
 
 # ---- same answer, right mail --------------------------------------------------------------------
@@ -582,15 +505,14 @@ def test_reset_form_is_accessible(app, test_client):
 # ---- CSRF and throttling ---------------------------------------------------------------------
 
 
-def test_forms_without_csrf_token_are_refused(app, test_client):
+@pytest.mark.parametrize("form", ["/forgot/password", "/forgot/login", "reset link"])
+def test_forms_without_csrf_token_are_refused(app, test_client, form):
     path = request_reset(app, test_client)
     before = len(mails(app))
-    for form, data in [
-        ("/forgot/password", {"email": DEMO_ACTIVE}),
-        ("/forgot/login", {"email": DEMO_ACTIVE}),
-        (path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}),
-    ]:
-        assert test_client.post(form, data=data).status_code == 400, form
+    data = {"email": DEMO_ACTIVE}
+    if form == "reset link":
+        form, data = path, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    assert test_client.post(form, data=data).status_code == 400, form
     assert len(mails(app)) == before
     assert [r.used_at for r in resets(app)] == [None]
 

@@ -11,6 +11,7 @@ from idp.extensions import db
 from idp.models.op_session import OpSession
 from idp.oauth.sso import start_session
 from tests.conftest import csrf_token
+from tests.oidc import DEMO_PASSWORD
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_session
 from tests.oidc import start_login
@@ -34,7 +35,7 @@ def login_response(test_client):
     """The resume response that starts the OP session (it sets the session cookie)."""
     request = AuthorizationRequest()
     login_page = start_login(test_client, request)
-    posted = submit_login(test_client, login_page, "demo.actif@example.be", "Zonnepaneel-2026!")
+    posted = submit_login(test_client, login_page, "demo.actif@example.be", DEMO_PASSWORD)
     assert posted.status_code == 303, posted.text
     final = test_client.get(posted.headers["Location"])
     assert final.status_code == 302 and "code=" in final.headers["Location"]

@@ -10,6 +10,7 @@ import pytest
 from tests import presets
 from tests.oidc import CUSTOMER_SPACE_REDIRECT
 from tests.oidc import CUSTOMER_SPACE_SECRET
+from tests.oidc import DEMO_PASSWORD
 from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
 from tests.oidc import basic_auth
@@ -212,23 +213,27 @@ def test_customer_space_pkce_is_enforced_when_used_and_not_downgradable(test_cli
 # ---- client authentication ---------------------------------------------------------------------
 
 
-def test_wrong_client_secret_is_invalid_client_401(test_client):
+@pytest.mark.parametrize(
+    "secret",
+    ["wrong", "", CUSTOMER_SPACE_SECRET + "x", CUSTOMER_SPACE_SECRET.upper()],
+    ids=["wrong", "empty", "longer", "upper-cased"],
+)
+def test_wrong_client_secret_is_invalid_client_401(test_client, secret):
     """RFC 6749 §5.2: failed client authentication → 401 invalid_client with WWW-Authenticate when
     the client used the Authorization header; §2.3.1."""
     request = AuthorizationRequest.customer_space()
     code = authorize_with_login(test_client, request)["code"]
-    for secret in ("wrong", "", CUSTOMER_SPACE_SECRET + "x", CUSTOMER_SPACE_SECRET.upper()):
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-        }
-        response = test_client.post(
-            "/token", data=data, headers={"Authorization": basic_auth("customer-space", secret)}
-        )
-        assert_token_error(response, 401, "invalid_client")
-        assert response.headers["WWW-Authenticate"].lower().startswith("basic")
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": request.redirect_uri,
+        "code_verifier": request.code_verifier,
+    }
+    response = test_client.post(
+        "/token", data=data, headers={"Authorization": basic_auth("customer-space", secret)}
+    )
+    assert_token_error(response, 401, "invalid_client")
+    assert response.headers["WWW-Authenticate"].lower().startswith("basic")
     assert exchange_code(test_client, request, code).status_code == 200
 
 
@@ -308,7 +313,7 @@ def test_unsupported_grant_types(test_client, grant_type):
     data = {
         "grant_type": grant_type,
         "username": "demo.actif@example.be",
-        "password": "Zonnepaneel-2026!",
+        "password": DEMO_PASSWORD,
         "scope": "openid",
         "client_id": "smart-app",
     }

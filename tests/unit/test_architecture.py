@@ -117,6 +117,122 @@ def test_models_import_only_sqlalchemy_and_idp_models():
     assert third_party == set()
 
 
+# ---- the whole rule, as an allow-list ---------------------------------------------------------
+
+# What each package of idp/ may import from the rest of idp/ (itself always). Anything else in
+# idp/ is refused, so a new dependency is a decision written here, not an accident.
+ALLOWED = {
+    "idp.models": ("idp.uris",),
+    "idp.accounts": (
+        "idp.models",
+        "idp.config",
+        "idp.mail.outbox",
+        "idp.mail.links",
+        "idp.activation_keys",
+    ),
+    "idp.mail": ("idp.models", "idp.config", "idp.delivery", "idp.i18n"),
+    "idp.oauth": (
+        "idp.models",
+        "idp.accounts.eligibility",
+        "idp.accounts.signout",
+        "idp.config",
+        "idp.extensions",
+        "idp.keys",
+        "idp.key_reload",
+        "idp.delivery",
+        "idp.devices",
+        "idp.throttle",
+        "idp.uris",
+    ),
+    "idp.views": (
+        "idp.accounts",
+        "idp.oauth",
+        "idp.forms",
+        "idp.i18n",
+        "idp.config",
+        "idp.extensions",
+        "idp.endpoint_kinds",
+        "idp.throttle",
+        "idp.mail.links",
+        # row types and pure helpers only (the views docstring)
+        "idp.models.base",
+        "idp.models.account",
+        "idp.models.registration",
+        "idp.models.op_session",
+        "idp.models.oauth",
+    ),
+}
+# The view modules other views may import: shared helpers, not another page's routes.
+VIEW_HELPERS = (
+    "idp.views.errors",
+    "idp.views.cookies",
+    "idp.views.messages",
+    "idp.views.mail_limits",
+    "idp.views.device_cookie",
+)
+# Known exceptions, each with its reason.
+EXCEPTIONS = {
+    ("idp.views.mail_online", "idp.models.outbox"): "reads the one mail a signed link names",
+    ("idp.views.mail_online", "idp.mail.outbox"): "renders a sent mail again",
+    ("idp.views.mail_online", "idp.mail.render"): "renders a sent mail again",
+    ("idp.views.dev_mail", "idp.mail.outbox"): "development viewer: counts by state",
+    ("idp.views.dev_mail", "idp.mail.transports"): "development viewer: the outbox directory",
+    ("idp.views.dev_mail", "idp.views.mail_online"): "development viewer shows mails the same way",
+}
+
+
+def _own_package(path: Path) -> tuple[str, ...]:
+    """The subpackage a view module belongs to or is (``idp.views.registration``), if any."""
+    parts = module_name(path).split(".")
+    if len(parts) > 3 or (len(parts) == 3 and path.name == "__init__.py"):
+        return (".".join(parts[:3]),)
+    return ()
+
+
+def as_module(name: str) -> str:
+    """``idp.views.query_pairs`` (a name from a module) → ``idp.views``; modules unchanged."""
+    path = ROOT / name.replace(".", "/")
+    if path.with_suffix(".py").exists() or (path / "__init__.py").exists():
+        return name
+    return name.rsplit(".", 1)[0]
+
+
+def refused_imports(package: str) -> list[str]:
+    """``module: imported`` for every import of idp/ the allow-list does not grant."""
+    allowed = (package, *ALLOWED[package])
+    found = []
+    for path in python_files(package.replace(".", "/")):
+        module = module_name(path)
+        for imported in sorted({as_module(name) for name in imports_of(path)}):
+            if not is_within(imported, "idp") or imported == "idp":
+                continue
+            granted = is_within(imported, *allowed)
+            if granted and package == "idp.views" and is_within(imported, "idp.views"):
+                granted = imported == "idp.views" or is_within(
+                    imported, *VIEW_HELPERS, *_own_package(path)
+                )
+            exception = any(module == m and is_within(imported, target) for m, target in EXCEPTIONS)
+            if not granted and not exception:
+                found.append(f"{module}: {imported}")
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_package_imports_only_what_the_rule_allows(package):
+    assert refused_imports(package) == []
+
+
+def test_the_exceptions_are_still_needed():
+    """An exception nobody uses any more is deleted, not kept as a loophole."""
+    used = {
+        (module_name(path), target)
+        for path in python_files("idp/views")
+        for module, target in EXCEPTIONS
+        if module_name(path) == module and any(is_within(i, target) for i in imports_of(path))
+    }
+    assert used == set(EXCEPTIONS)
+
+
 # ---- the checker itself ----------------------------------------------------------------
 
 

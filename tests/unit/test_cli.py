@@ -3,6 +3,7 @@ idempotent), account creation, demo data, keys and clients (idempotent)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -199,27 +200,30 @@ def test_accounts_create_refuses_an_unknown_customer(app, runner):
     assert result.exit_code == 1 and "unknown_customer" in result.output
 
 
-def test_accounts_create_refuses_weak_passwords(app, runner):
-    before = counts(app)
-    for password, reason in [
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
         ("short-pw", "too_short"),
         ("", "too_short"),
         ("weak.login@example.be-2026", "contains_context"),
-    ]:
-        result = invoke(
-            runner,
-            "accounts",
-            "create",
-            "--login",
-            "weak.login@example.be",
-            "--email",
-            "weak.login@example.be",
-            "--customer",
-            "2000000042",
-            stdin=password + "\n",
-        )
-        assert result.exit_code == 1, result.output
-        assert f"password_refused: {reason}" in result.output
+    ],
+)
+def test_accounts_create_refuses_weak_passwords(app, runner, password, reason):
+    before = counts(app)
+    result = invoke(
+        runner,
+        "accounts",
+        "create",
+        "--login",
+        "weak.login@example.be",
+        "--email",
+        "weak.login@example.be",
+        "--customer",
+        "2000000042",
+        stdin=password + "\n",
+    )
+    assert result.exit_code == 1, result.output
+    assert f"password_refused: {reason}" in result.output
     assert counts(app) == before
     with app.app_context():
         customer = db.session.scalar(select(Customer).where(Customer.number == "2000000042"))

@@ -7,11 +7,13 @@ import dataclasses
 
 import pytest
 
+from idp.config import DEV_SECRET_KEY
 from idp.config import REPO_ROOT
 from idp.config import ConfigError
 from idp.config import Settings
 from idp.config import client_env_name
 from idp.config import configuration_table
+from idp.config import development_client_secret
 
 DEV = {"IDP_ENV": "development"}
 PRODUCTION = {
@@ -87,15 +89,18 @@ def test_production_is_the_default_and_refuses_every_development_default():
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"IDP_SECRET_KEY": "dev-secret-key-not-for-production"}, "IDP_SECRET_KEY"),
+        ({"IDP_SECRET_KEY": DEV_SECRET_KEY}, "IDP_SECRET_KEY"),
         ({"IDP_SECRET_KEY": "short-but-not-the-default"}, "IDP_SECRET_KEY"),
         ({"IDP_DATABASE_URL": "sqlite:////srv/idp.sqlite3"}, "IDP_DATABASE_URL"),
         ({"IDP_DATABASE_URL": ""}, "IDP_DATABASE_URL"),
         (
-            {"IDP_CLIENT_SECRET__CUSTOMER_SPACE": "dev-customer-space-secret"},
+            {"IDP_CLIENT_SECRET__CUSTOMER_SPACE": development_client_secret("customer-space")},
             "IDP_CLIENT_SECRET__CUSTOMER_SPACE",
         ),
-        ({"IDP_CLIENT_SECRET__APACHE": "dev-apache-secret"}, "IDP_CLIENT_SECRET__APACHE"),
+        (
+            {"IDP_CLIENT_SECRET__APACHE": development_client_secret("apache")},
+            "IDP_CLIENT_SECRET__APACHE",
+        ),
         ({"IDP_SMTP_URL": ""}, "IDP_SMTP_URL"),
         ({"IDP_ISSUER": "http://login.example.be"}, "IDP_ISSUER"),
     ],

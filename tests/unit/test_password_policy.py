@@ -16,6 +16,7 @@ from idp.accounts.passwords import Reason
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import common_passwords
 from idp.config import Settings
+from tests.presets import DEMO_PASSWORD
 
 SETTINGS = Settings()
 CONTEXT = ("amelie.dubois", "amelie.dubois@example.be", "2000000018")
@@ -25,7 +26,7 @@ R = Reason
 @pytest.mark.parametrize(
     ("password", "reasons"),
     [
-        pytest.param("Zonnepaneel-2026!", [], id="demo-password"),
+        pytest.param(DEMO_PASSWORD, [], id="demo-password"),
         pytest.param("correct cheval pile agrafe", [], id="passphrase"),
         pytest.param("a1!" * 4 + "Q", [], id="no-composition-rule-needed-or-forced"),
         pytest.param("motdepasseduchat", [], id="lowercase-only-is-fine"),

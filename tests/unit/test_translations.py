@@ -2,32 +2,26 @@
 login page speaks the language asked for (``ui_locales``, the ``?lang=`` switch, Accept-Language).
 
 The messages are re-extracted from the source with babel.cfg, so a string added to a template or
-a view without updating the catalogues fails here. The .mo files are git-ignored: the
-``compiled_catalogues`` fixture compiles them, so the tests also work on a fresh clone.
+a view without updating the catalogues fails here. The .mo files are git-ignored: conftest's
+``compiled_translations`` fixture compiles them, so the tests also work on a fresh clone.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
-from pathlib import Path
-
 import pytest
-from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from idp.i18n import LANGUAGES
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import AuthorizationRequest
 from tests.oidc import submit_login
+from tests.translations import ROOT
+from tests.translations import TRANSLATIONS
+from tests.translations import po_path
+from tests.translations import read_catalogue
 
-ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "idp" / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
 # Flask-Babel's own helpers on top of babel's defaults (_, gettext, ngettext, pgettext…).
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2)}
@@ -57,39 +51,9 @@ WRONG_PASSWORD = {
 }
 
 
-def _po_path(lang: str) -> Path:
-    return TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-
-
-def _read(path: Path, lang: str | None = None) -> Catalog:
-    with path.open("rb") as f:
-        return read_po(f, locale=lang)
-
-
 def _key(message_id: str | tuple[str, ...], context: str | None) -> tuple[str, str | None]:
     singular = message_id[0] if isinstance(message_id, tuple) else message_id
     return singular, context
-
-
-def compile_catalogues() -> None:
-    """Write each .mo next to its .po (atomically, only when its content changes)."""
-    for lang in LANGUAGES:
-        catalog = _read(_po_path(lang), lang)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        target = _po_path(lang).with_suffix(".mo")
-        if target.exists() and target.read_bytes() == buffer.getvalue():
-            continue
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".messages-", suffix=".mo")
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
-        os.replace(tmp, target)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_catalogues() -> None:
-    """The .mo files are not committed; build them from the .po files before any page renders."""
-    compile_catalogues()
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +76,14 @@ def test_extraction_finds_the_login_page(source_messages):
 
 
 def test_template_lists_every_message(source_messages):
-    template = {_key(m.id, m.context) for m in _read(TEMPLATE) if m.id}
+    template = {_key(m.id, m.context) for m in read_catalogue(TEMPLATE) if m.id}
     missing = sorted(set(source_messages) - template, key=str)
     assert not missing, f"messages.pot lacks {missing}; run {HINT}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_catalogue_translates_every_message(lang, source_messages):
-    catalog = _read(_po_path(lang), lang)
+    catalog = read_catalogue(po_path(lang), lang)
     assert not catalog.fuzzy, f"{lang}: the catalogue header is fuzzy (pybabel compile skips it)"
     problems = []
     for key, where in sorted(source_messages.items(), key=str):
@@ -138,14 +102,14 @@ def test_catalogue_translates_every_message(lang, source_messages):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_catalogue_passes_babel_checks(lang):
     """Placeholders (%(name)s) and plural forms agree between id and translation."""
-    catalog = _read(_po_path(lang), lang)
+    catalog = read_catalogue(po_path(lang), lang)
     errors = [f"{message.id!r}: {'; '.join(map(str, errs))}" for message, errs in catalog.check()]
     assert not errors, f"{lang}: " + " | ".join(errors)
 
 
 def test_french_login_wording_follows_the_seed():
     """product §3.1: the wording of the French login screen."""
-    fr = _read(_po_path("fr"), "fr")
+    fr = read_catalogue(po_path("fr"), "fr")
     assert fr.get("Log in to continue.").string == "Connectez-vous pour continuer."
     assert fr.get("LOGIN").string == "IDENTIFIANT"
     assert fr.get("PASSWORD").string == "MOT DE PASSE"
