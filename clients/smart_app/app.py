@@ -109,7 +109,7 @@ class SmartApp:
             self._forget_session()
             return
         try:
-            tokens = self.provider.refresh(refresh_token)
+            tokens = self.provider.refresh(refresh_token, self.state.get("dpop_key"))
         except TokenRefused:
             self._forget_session()
             self.notice = "session_ended"
@@ -132,7 +132,7 @@ class SmartApp:
             self._end_session(new_token)
             self.notice = "session_ended"
             return
-        self._decide(tokens, claims)
+        self._decide(tokens, claims, self.state.get("dpop_key"))
 
     def begin_login(
         self, redirect_uri: str, login_hint: str | None = None, create: bool = False
@@ -161,10 +161,13 @@ class SmartApp:
         if previous and previous != tokens.get("refresh_token"):
             self.provider.revoke(previous)  # whoever was logged in before is logged out
             self._forget_session()
-        self._decide(tokens, tokens["claims"])
+        self._decide(tokens, tokens["claims"], pending.dpop_key)
 
-    def _decide(self, tokens: dict[str, Any], claims: dict[str, Any]) -> None:
-        """product §4: eligible → keep the session; otherwise no session at all."""
+    def _decide(
+        self, tokens: dict[str, Any], claims: dict[str, Any], dpop_key: dict[str, Any] | None
+    ) -> None:
+        """product §4: eligible → keep the session (with the DPoP key its refresh token is
+        bound to, RFC 9449 §5); otherwise no session at all."""
         eligibility = claims.get("eligibility")
         if not isinstance(eligibility, dict) or eligibility.get("eligible") is not True:
             self._end_session(tokens.get("refresh_token"), tokens.get("access_token"))
@@ -173,7 +176,10 @@ class SmartApp:
             return
         if tokens.get("refresh_token"):
             self.state.update(
-                refresh_token=tokens["refresh_token"], issuer=self.issuer, sub=claims["sub"]
+                refresh_token=tokens["refresh_token"],
+                issuer=self.issuer,
+                sub=claims["sub"],
+                dpop_key=dpop_key,
             )
         self.customer, self.id_token, self.refusal = claims, tokens["id_token"], None
 
@@ -186,7 +192,7 @@ class SmartApp:
         self._forget_session()
 
     def _forget_session(self) -> None:
-        self.state.update(refresh_token=None, issuer=None, sub=None)
+        self.state.update(refresh_token=None, issuer=None, sub=None, dpop_key=None)
         self.customer = self.id_token = None
 
     def logout(self, post_logout_redirect_uri: str) -> str | None:

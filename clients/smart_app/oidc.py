@@ -3,14 +3,17 @@ space): discovery, PKCE S256 and nonce (``create_authorization_url``), code exch
 validation (Authlib's ``parse_id_token``: JWKS signature with a re-fetch for an unknown ``kid``,
 then OIDC Core §3.1.3.7 iss, aud, exp, iat, nonce, at_hash), refresh, revocation (RFC 7009) and
 the RP-initiated logout URL. What Authlib leaves to the app is here too: ``state`` and RFC 9207
-``iss`` of the callback, and the loopback redirect listener of the headless login (RFC 8252
-§7.3). HTTP goes through requests (Authlib's ``OAuth2Session``); imports nothing of the screens.
+``iss`` of the callback, DPoP proofs (RFC 9449: the tokens are bound to a key the app keeps),
+and the loopback redirect listener of the headless login (RFC 8252 §7.3). HTTP goes through
+requests (Authlib's ``OAuth2Session``); imports nothing of the screens.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from http.server import BaseHTTPRequestHandler
@@ -26,13 +29,16 @@ from authlib.integrations.base_client import OAuth2Mixin
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.base_client import OpenIDMixin
 from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jws
 from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
 from requests.adapters import BaseAdapter
 
 CLIENT_ID = "smart-app"
 SCOPE = "openid profile email offline_access eligibility"
 HTTP_TIMEOUT = 10  # seconds, every call to the provider
 CLOCK_SKEW = 60  # seconds of clock difference tolerated on exp and iat
+DPOP_ALG = "ES256"
 
 # Network trouble: the provider may answer next time.
 NetworkError = requests.RequestException
@@ -52,14 +58,29 @@ class LoginCancelled(LoginError):
     §4.1.2.1), with our ``state`` and the provider's ``iss``."""
 
 
+def new_dpop_key() -> dict[str, Any]:
+    """A fresh P-256 key pair (private JWK) to bind one login's tokens to (RFC 9449)."""
+    return dict(ECKey.generate_key("P-256", private=True).as_dict(private=True))
+
+
+def dpop_proof(private_jwk: dict[str, Any], method: str, url: str) -> str:
+    """RFC 9449 §4.2: a proof JWT for one request, signed by the app's key."""
+    key = ECKey.import_key(private_jwk)
+    header = {"typ": "dpop+jwt", "alg": DPOP_ALG, "jwk": dict(key.as_dict(private=False))}
+    claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url, "iat": int(time.time())}
+    return jws.serialize_compact(header, json.dumps(claims).encode(), key, algorithms=[DPOP_ALG])
+
+
 @dataclass
 class PendingLogin:
-    """What the app remembers between sending the browser away and the callback."""
+    """What the app remembers between sending the browser away and the callback (and the
+    DPoP key the login's tokens will be bound to)."""
 
     redirect_uri: str
     state: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     code_verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    dpop_key: dict[str, Any] = field(default_factory=new_dpop_key)
 
 
 class _NativeIntegration(FrameworkIntegration):
@@ -118,6 +139,14 @@ class Provider:
             raise LoginError("discovery issuer mismatch (OIDC Discovery §4.3)")
         self._app.fetch_jwk_set()
 
+    def _dpop_headers(self, private_jwk: dict[str, Any] | None) -> dict[str, str]:
+        """A proof for the token endpoint when the provider takes DPoP (RFC 9449 §5.1)."""
+        if private_jwk is None:
+            return {}
+        if DPOP_ALG not in self.metadata.get("dpop_signing_alg_values_supported", []):
+            return {}
+        return {"DPoP": dpop_proof(private_jwk, "POST", self.metadata["token_endpoint"])}
+
     def supports_prompt(self, value: str) -> bool:
         """Whether ``prompt=value`` is advertised (``create``: OIDC Prompt Create 1.0 §4)."""
         return value in self.metadata.get("prompt_values_supported", [])
@@ -151,6 +180,7 @@ class Provider:
                     pending.redirect_uri,
                     code=callback["code"],
                     code_verifier=pending.code_verifier,
+                    headers=self._dpop_headers(pending.dpop_key),
                 )
             )
         except OAuthError as exc:
@@ -158,14 +188,17 @@ class Provider:
         tokens["claims"] = self.validate_id_token(tokens, pending.nonce)
         return tokens
 
-    def refresh(self, refresh_token: str) -> dict[str, Any]:
-        """Rotate the refresh token (the old one is dead afterwards). The caller must store
-        ``refresh_token`` of the answer before anything else; the ID token is not checked
-        here (see ``validate_id_token``), so that a crash in between loses nothing."""
+    def refresh(self, refresh_token: str, dpop_key: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Rotate the refresh token (the old one is dead afterwards), with a proof of the key
+        it is bound to. The caller must store ``refresh_token`` of the answer before anything
+        else; the ID token is not checked here (see ``validate_id_token``), so that a crash in
+        between loses nothing."""
         with self._app._get_oauth_client(**self.metadata) as session:
             try:
                 token = session.refresh_token(
-                    self.metadata["token_endpoint"], refresh_token=refresh_token
+                    self.metadata["token_endpoint"],
+                    refresh_token=refresh_token,
+                    headers=self._dpop_headers(dpop_key),
                 )
             except OAuthError as exc:
                 raise TokenRefused(f"{exc.error}: {exc.description}") from None

@@ -513,3 +513,58 @@ def test_turning_back_at_the_provider_shows_welcome_without_an_error(browser, is
     )
     page = follow(browser, back, SMART_APP_URL)
     assert heading(page.text) == "Bienvenue" and 'class="notice"' not in page.text
+
+
+# ---- DPoP (RFC 9449) ------------------------------------------------------------------
+
+
+def test_tokens_are_bound_to_the_apps_dpop_key(browser, issuer, state_path, app, app_adapter):
+    """The app sends a proof with its code exchange; the provider binds the tokens to the
+    key the app keeps beside its refresh token."""
+    from joserfc.jwk import ECKey
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.models.oauth import Token
+
+    accept_terms(browser)
+    log_in(browser, issuer, DEMO_ACTIVE)
+    saved = stored(state_path)
+    key = ECKey.import_key(saved["dpop_key"])
+    token_requests = [r for r in app_adapter.sent if urlsplit(r.url or "").path == "/token"]
+    assert token_requests and all("DPoP" in r.headers for r in token_requests)
+    assert app_adapter.token_responses[-1]["token_type"] == "DPoP"
+    with app.app_context():
+        bindings = set(
+            db.session.scalars(select(Token.dpop_jkt).where(Token.client_id == "smart-app"))
+        )
+    assert bindings == {key.thumbprint()}
+
+
+def test_restarted_app_refreshes_with_its_key(browser, issuer, state_path, make_smart_app):
+    accept_terms(browser)
+    log_in(browser, issuer, DEMO_ACTIVE)
+    first = stored(state_path)
+    restarted = make_smart_app()
+    restarted.start()
+    assert restarted.screen() == "home"
+    after = stored(state_path)
+    assert after["refresh_token"] != first["refresh_token"]
+    assert after["dpop_key"] == first["dpop_key"]
+
+
+def test_a_stolen_refresh_token_is_useless_without_the_key(
+    browser, issuer, state_path, make_smart_app, app
+):
+    """RFC 9449 §5: the public client's refresh token needs a proof of its key."""
+    accept_terms(browser)
+    log_in(browser, issuer, DEMO_ACTIVE)
+    saved = stored(state_path)
+    stolen = refresh(app.test_client(), saved["refresh_token"])
+    assert stolen.status_code == 400 and stolen.json["error"] == "invalid_dpop_proof"
+    from clients.smart_app.oidc import new_dpop_key
+
+    state_path.write_text(json.dumps({**saved, "dpop_key": new_dpop_key()}))
+    restarted = make_smart_app()
+    restarted.start()
+    assert restarted.screen() == "welcome" and restarted.notice == "session_ended"
