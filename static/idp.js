@@ -43,3 +43,52 @@ document.addEventListener("DOMContentLoaded", function () {
     if (!fields[i].value && fields[i].type !== "checkbox") { fields[i].focus(); break; }
   }
 });
+
+// Live password strength (fields with data-strength): the provider's own estimate, asked while
+// the customer types, said in the region under the field. Without the script, the same
+// verdict comes on submit.
+(function () {
+  var timers = {};
+  function say(input, answer) {
+    var region = document.getElementById(input.id + "-strength");
+    if (!region) return;
+    region.hidden = false;
+    region.className = "strength " + (answer.acceptable ? "strength-ok" : "strength-weak");
+    region.textContent = "";
+    var verdict = document.createElement("strong");
+    verdict.textContent = answer.verdict;
+    region.appendChild(verdict);
+    answer.advice.forEach(function (text) {
+      region.appendChild(document.createTextNode(" " + text));
+    });
+  }
+  function ask(input) {
+    var form = input.form;
+    var token = form && form.querySelector("input[name=csrf_token]");
+    var context = [];
+    form.querySelectorAll("input[name=login], input[name=email]").forEach(function (field) {
+      if (field.value) context.push(field.value);
+    });
+    fetch(input.getAttribute("data-strength"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token ? token.value : ""},
+      body: JSON.stringify({password: input.value, context: context})
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (answer) {
+      if (answer && input.value) say(input, answer);
+    }).catch(function () { /* the verdict comes on submit */ });
+  }
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[data-strength]")) return;
+    clearTimeout(timers[input.id]);
+    if (!input.value) {
+      var region = document.getElementById(input.id + "-strength");
+      if (region) region.hidden = true;
+      return;
+    }
+    timers[input.id] = setTimeout(function () { ask(input); }, 350);
+  });
+})();

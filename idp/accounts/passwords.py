@@ -1,16 +1,20 @@
 """argon2id hashing and the password policy of product §3.6 (NIST SP 800-63B).
 
-The policy has no composition rules: a minimum length, no truncation, NFKC, and a blocklist
+The policy has no composition rules: a minimum length, no truncation, NFKC, a blocklist
 (common/breached passwords from ``idp/data/common-passwords.txt``, repetitive or sequential
-strings, the service's own name, and the person's login, e-mail and customer number).
+strings, the service's own name, and the person's login, e-mail and customer number), and a
+strength estimate (zxcvbn, Dropbox's estimator in its Python port: a score from 0 to 4; below
+3 — fewer than about 10^8 guesses — is refused, with the estimator's own advice).
 
-Imports argon2-cffi and idp.config only.
+Imports argon2-cffi, zxcvbn and idp.config only.
 """
 
 from __future__ import annotations
 
 import string
+import threading
 import unicodedata
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +22,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from zxcvbn import zxcvbn
 
 from idp.config import Settings
 
@@ -33,6 +38,15 @@ SERVICE_WORDS = (
     "customerspace",
 )
 _EDGES = string.digits + string.punctuation + string.whitespace
+# zxcvbn: 3 = "safely unguessable", about 10^8 guesses and more (zxcvbn's README).
+MIN_STRENGTH = 3
+# The estimate reads at most this many characters: its cost grows with the square of the
+# length (a random 64-character string: ~0.1 s, 256: ~2 s). Longer passwords are judged on
+# their beginning; repetitions over the whole length are caught by is_repetitive.
+ESTIMATED_LENGTH = 64
+# zxcvbn keeps the user inputs of the current call in a module global (ranked_dictionaries):
+# two threads estimating at once would read each other's words.
+_ESTIMATOR = threading.Lock()
 
 
 class Reason(StrEnum):
@@ -44,6 +58,22 @@ class Reason(StrEnum):
     COMMON = "common"
     REPETITIVE = "repetitive"
     CONTAINS_SERVICE_NAME = "contains_service_name"
+    TOO_WEAK = "too_weak"  # zxcvbn's score below MIN_STRENGTH; its advice says why
+
+
+@dataclass(frozen=True)
+class Strength:
+    """zxcvbn's verdict: a score from 0 to 4 and its advice, as English message ids that the
+    pages translate (a warning, maybe empty, and suggestions)."""
+
+    score: int
+    warning: str
+    suggestions: tuple[str, ...]
+
+    @property
+    def acceptable(self) -> bool:
+        """Strong enough for the policy."""
+        return self.score >= MIN_STRENGTH
 
 
 def normalise(password: str) -> str:
@@ -104,7 +134,24 @@ def check_password_policy(
         reasons.append(Reason.CONTAINS_CONTEXT)
     if any(word in _alnum(folded) for word in SERVICE_WORDS):
         reasons.append(Reason.CONTAINS_SERVICE_NAME)
+    if not reasons and not estimate_strength(pw, context).acceptable:
+        reasons.append(Reason.TOO_WEAK)  # a keyboard walk, a word and a year, a name…
     return reasons
+
+
+def estimate_strength(password: str, context: tuple[str, ...] = ()) -> Strength:
+    """zxcvbn's score and advice for ``password`` (its first ESTIMATED_LENGTH characters),
+    the person's own words counting as guessable."""
+    beginning = normalise(password)[:ESTIMATED_LENGTH]
+    words = [word for word in context if word]
+    with _ESTIMATOR:
+        result = zxcvbn(beginning, user_inputs=words, max_length=ESTIMATED_LENGTH)
+    feedback = result.get("feedback") or {}
+    return Strength(
+        score=int(result["score"]),
+        warning=str(feedback.get("warning") or ""),
+        suggestions=tuple(str(s) for s in feedback.get("suggestions") or ()),
+    )
 
 
 @lru_cache(maxsize=1)

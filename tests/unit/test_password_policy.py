@@ -28,13 +28,18 @@ R = Reason
     [
         pytest.param(DEMO_PASSWORD, [], id="demo-password"),
         pytest.param("correct cheval pile agrafe", [], id="passphrase"),
-        pytest.param("a1!" * 4 + "Q", [], id="no-composition-rule-needed-or-forced"),
+        pytest.param("kiwi lune verte", [], id="no-composition-rule-needed"),
+        pytest.param("a1!" * 4 + "Q", [R.TOO_WEAK], id="composition-rules-do-not-make-it-strong"),
         pytest.param("motdepasseduchat", [], id="lowercase-only-is-fine"),
         pytest.param("short", [R.TOO_SHORT], id="too-short"),
         pytest.param("x" * 11, [R.TOO_SHORT, R.REPETITIVE], id="short-and-repetitive"),
         pytest.param("x" * 257, [R.TOO_LONG], id="too-long-only"),
         pytest.param("password1234", [R.COMMON], id="common-with-digits"),
-        pytest.param("P@ssword!2026", [], id="leet-is-not-the-list"),
+        pytest.param("P@ssword!2026", [R.TOO_WEAK], id="leet-is-not-the-list-but-weak"),
+        # Issue #7 item 4: a keyboard walk was accepted. zxcvbn knows it as a common password.
+        pytest.param("azertyuiopqs", [R.TOO_WEAK], id="azerty-keyboard-walk"),
+        pytest.param("zaq12wsxcde3", [R.TOO_WEAK], id="qwerty-keyboard-walk"),
+        pytest.param("jennifer1990!", [R.TOO_WEAK], id="name-and-year"),
         pytest.param("Password-2026!", [R.COMMON], id="common-core"),
         pytest.param("!!qwertyuiop!!", [R.COMMON], id="common-between-punctuation"),
         pytest.param("iloveyouiloveyou", [R.COMMON], id="common-repeated"),
@@ -65,6 +70,7 @@ def test_policy_table(password, reasons):
 
 @pytest.mark.parametrize("length", [12, 15, 64, 65, 128, 256])
 def test_lengths_from_the_minimum_to_the_maximum_are_accepted(length):
+    """(zxcvbn reads the first 64 characters: 256 are accepted as quickly as 64.)"""
     password = ("kiwi lune " * 30)[: length - 1] + "Z"
     assert check_password_policy(password, SETTINGS) == []
 
@@ -130,3 +136,24 @@ def test_the_build_script_reads_the_list_without_executing_it():
 
 def test_max_length_is_at_least_64():
     assert MAX_LENGTH >= 64
+
+
+def test_strength_comes_with_the_estimators_advice():
+    weak = passwords.estimate_strength("azertyuiopqs")
+    assert weak.score < passwords.MIN_STRENGTH and not weak.acceptable
+    assert weak.warning == "This is similar to a commonly used password."
+    assert "Add another word or two. Uncommon words are better." in weak.suggestions
+    strong = passwords.estimate_strength("Kookplaat-Zomerregen-42")
+    assert strong.acceptable and strong.warning == "" and strong.suggestions == ()
+
+
+def test_the_persons_own_words_count_as_guessable():
+    alone = passwords.estimate_strength("pieterjanssens")
+    with_context = passwords.estimate_strength("pieterjanssens", ("pieter", "janssens"))
+    assert alone.acceptable and not with_context.acceptable
+
+
+def test_the_estimate_reads_only_the_beginning_of_a_long_password():
+    long_random = "Zq8!vT2#kL9@" * 21  # 252 characters: the whole would take seconds
+    strength = passwords.estimate_strength(long_random)
+    assert strength.acceptable
