@@ -11,6 +11,7 @@ Imports argon2-cffi, zxcvbn and idp.config only.
 
 from __future__ import annotations
 
+import re
 import string
 import threading
 import unicodedata
@@ -143,7 +144,10 @@ def estimate_strength(password: str, context: tuple[str, ...] = ()) -> Strength:
     """zxcvbn's score and advice for ``password`` (its first ESTIMATED_LENGTH characters),
     the person's own words counting as guessable."""
     beginning = normalise(password)[:ESTIMATED_LENGTH]
-    words = [word for word in context if word]
+    # zxcvbn matches whole user inputs: give it the pieces too ("pieter", "janssens").
+    words = sorted(
+        {piece for word in context for part in _context_parts(word) for piece in _pieces(part)}
+    )
     with _ESTIMATOR:
         result = zxcvbn(beginning, user_inputs=words, max_length=ESTIMATED_LENGTH)
     feedback = result.get("feedback") or {}
@@ -206,6 +210,11 @@ def _contains(folded: str, part: str) -> bool:
     """``part`` in the password, also once spaces and punctuation are ignored on both sides."""
     bare = _alnum(part)
     return part in folded or (len(bare) >= 4 and bare in _alnum(folded))
+
+
+def _pieces(part: str) -> set[str]:
+    """A context part and its words (split at punctuation), words under 3 characters left out."""
+    return {part} | {w for w in re.split(r"[\W_]+", part) if len(w) >= 3}
 
 
 def _context_parts(word: str) -> set[str]:
