@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -25,6 +26,7 @@ from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.op_session import OpSession
 from idp.oauth import context
+from idp.oauth.interaction import abandon
 from idp.oauth.interaction import first_party_return
 from idp.oauth.interaction import save_pending
 from idp.oauth.interaction import take_finished
@@ -71,8 +73,10 @@ def hinted_subject(hint: str | None, keyring: Keyring, settings: Settings) -> Hi
 def needs_fresh_login(
     data: MultiDict[str, str], op_session: OpSession, hinted: HintedSubject
 ) -> bool:
-    """True when the session cannot answer: prompt=login, max_age exceeded, other user hinted."""
-    if "login" in (data.get("prompt") or "").split():
+    """True when the session cannot answer: prompt=login, prompt=create (the customer asked
+    for a new account: Initiating User Registration via OpenID Connect 1.0 §4.1), max_age
+    exceeded, other user hinted."""
+    if {"login", "create"} & set((data.get("prompt") or "").split()):
         return True
     max_age = data.get("max_age")
     if max_age is not None and max_age.isascii() and max_age.isdigit():
@@ -142,6 +146,25 @@ def _session_after_login(
     if current is not None:
         end_session(current)
     return start_session(account, amr, settings)
+
+
+def abort_authorization(uid: str) -> Outcome:
+    """The customer turned back on the login or registration page: the client gets
+    ``error=access_denied`` with its ``state`` (and ``iss``), RFC 6749 §4.1.2.1."""
+    item = abandon(uid)
+    if item is None or item.client_id is None:
+        return foreign_interaction()
+    request = _request(item.params_pairs(), context.settings())
+    try:
+        grant = server.get_consent_grant(request=request, end_user=None)
+    except OAuth2Error as error:
+        return _failure(request, error)
+    denied = AccessDeniedError(
+        "The end-user went back to the application.",
+        state=MultiDict(item.params_pairs()).get("state"),
+        redirect_uri=grant.redirect_uri,
+    )
+    return Outcome(response=server.handle_error_response(request, denied))
 
 
 def foreign_interaction() -> Outcome:

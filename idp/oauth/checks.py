@@ -27,7 +27,8 @@ SINGLE_VALUED = (
     "claims_locales",
     "acr_values",
 )
-PROMPTS = {"none", "login", "consent", "select_account"}
+# "create": Initiating User Registration via OpenID Connect 1.0 §4.1.
+PROMPTS = {"none", "login", "consent", "select_account", "create"}
 MAX_PARAM_LENGTH = 2048
 
 

@@ -47,7 +47,8 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "ui_locales_supported": ["fr", "nl", "en", "de"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        # "create": Initiating User Registration via OpenID Connect 1.0 §4.2.
+        "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,  # logout tokens carry ``sid``

@@ -51,6 +51,13 @@ class PendingLogin:
     ui_locales: list[str]
     params: list[list[str]]  # the authorization request, opaque to pages (kept by registrations)
 
+    @property
+    def wants_registration(self) -> bool:
+        """``prompt=create``: the client asked for the account creation pages first
+        (Initiating User Registration via OpenID Connect 1.0 §4.1)."""
+        prompt = next((value for name, value in self.params if name == "prompt"), "")
+        return self.client_id is not None and "create" in prompt.split()
+
 
 def save_pending(client_id: str, pairs: list[tuple[str, str]], settings: Settings) -> str:
     """Store an authorization request that needs the user; return its uid (caller commits)."""
@@ -156,12 +163,26 @@ def take_finished(uid: str) -> Interaction | None:
     item = _open(uid)
     if item is None or item.account_id is None:
         return None
+    return item if _consume(uid) else None
+
+
+def abandon(uid: str) -> Interaction | None:
+    """Consume an open interaction the customer turned back from (conditional UPDATE, once);
+    None when it is unknown, expired or already over."""
+    item = _open(uid)
+    if item is None:
+        return None
+    return item if _consume(uid) else None
+
+
+def _consume(uid: str) -> bool:
+    """Mark the interaction used, exactly once across requests and hosts."""
     claimed = db.session.execute(
         update(Interaction)
         .where(Interaction.uid == uid, Interaction.consumed_at.is_(None))
         .values(consumed_at=utcnow())
     )
-    return item if rowcount(claimed) == 1 else None
+    return rowcount(claimed) == 1
 
 
 def initiate_login_url(client: Client, issuer: str, login_hint: str | None) -> str | None:

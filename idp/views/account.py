@@ -167,7 +167,9 @@ def password(op_session: OpSession) -> Response:
             change_password(db.session, op_session.account_id, op_session.sid, typed, _settings())
             return _done("password")
         except Refused as refused:
-            errors["password"] = " ".join(password_refusal_messages(refused.password_reasons))
+            words = (op_session.account.login, op_session.account.email)
+            messages = password_refusal_messages(refused.password_reasons, typed, words)
+            errors["password"] = " ".join(messages)
     return _account_page(op_session, 400, errors=errors, open_section="password")
 
 

@@ -8,6 +8,7 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -17,6 +18,7 @@ from idp.accounts.refusals import Refused
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.account import normalise_login
+from idp.oauth.authorize import abort_authorization
 from idp.oauth.authorize import foreign_interaction
 from idp.oauth.interaction import PendingLogin
 from idp.oauth.interaction import load_pending
@@ -53,11 +55,26 @@ def _pending_or_none(uid: str) -> PendingLogin | None:
 
 @bp.get("/interaction/<uid>")
 def show(uid: str) -> Response:
-    """The login form, pre-filled with ``login_hint`` (OIDC Core §3.1.2.1)."""
+    """The login form, pre-filled with ``login_hint`` (OIDC Core §3.1.2.1); for
+    ``prompt=create`` the registration pages instead (``?login=1``: the login page after all,
+    from "I already have an account")."""
     pending = _pending_or_none(uid)
     if pending is None:
         return oauth_error_page(foreign_interaction().error)
+    if pending.wants_registration and not request.args.get("login"):
+        return redirect(url_for("registration.start", uid=uid), code=303)
     return _page(pending, pending.login_hint or "", None)
+
+
+@bp.post("/interaction/<uid>/abort")
+def abort(uid: str) -> Response:
+    """ "Back to the application": the client hears ``access_denied`` (RFC 6749 §4.1.2.1)."""
+    outcome = abort_authorization(uid)
+    db.session.commit()
+    if outcome.response is None:
+        return oauth_error_page(outcome.error)
+    outcome.response.headers["Cache-Control"] = "no-store"
+    return outcome.response
 
 
 @bp.post("/interaction/<uid>")

@@ -187,7 +187,9 @@ def reset_submit(token: str) -> Response:
     errors = (
         [field_message(password_key, required=_("Enter a new password.")) or ""]
         if password_key
-        else password_refusal_messages(refused_reasons(link, password, settings))
+        else password_refusal_messages(
+            refused_reasons(link, password, settings), password, link.context
+        )
     )
     if errors or confirm_key:
         return _reset_page(token, link.login, errors, field_message(confirm_key))
@@ -196,7 +198,8 @@ def reset_submit(token: str) -> Response:
     except Refused as refused:  # the policy changed in between: say why anyway
         if refused.reason is not Refusal.PASSWORD_REFUSED:
             raise
-        return _reset_page(token, link.login, password_refusal_messages(refused.password_reasons))
+        reasons = password_refusal_messages(refused.password_reasons, password, link.context)
+        return _reset_page(token, link.login, reasons)
     # Proving the mailbox ends the waits strangers' wrong passwords caused (issue #8 finding 6).
     login_delays(limiter.limiter.storage, settings).forget(normalise_login(changed.login))
     session[LOGIN_KEY] = changed.login

@@ -104,15 +104,11 @@ def test_home_links_to_the_account_page(browser, issuer):
     assert "Gérer mon compte" in page.text
 
 
-def test_create_an_account_uses_prompt_create(browser, issuer, app):
+def test_create_an_account_uses_prompt_create(browser, issuer):
     started = browser.get(f"{CUSTOMER_SPACE_URL}/register")
     assert started.status_code == 302
     params = query(started.headers["Location"])
-    advertised = app.test_client().get("/.well-known/openid-configuration").json
-    if "create" in advertised["prompt_values_supported"]:
-        assert params["prompt"] == "create"
-    else:
-        assert "prompt" not in params
+    assert params["prompt"] == "create"  # advertised by the provider (issue #7 item 1)
     assert params["client_id"] == "customer-space" and params["code_challenge_method"] == "S256"
 
 

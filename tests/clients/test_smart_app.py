@@ -226,19 +226,24 @@ def test_a_callback_that_does_not_match_is_a_failed_login(browser):
     assert "La connexion n'a pas abouti" in visible_text(page.text)
 
 
-def test_create_account_sends_the_same_request(browser, issuer):
+def test_create_account_sends_prompt_create(browser, issuer):
+    """Issue #7 item 1: the provider advertises Initiating User Registration via OpenID
+    Connect 1.0, so "Create an account" opens its registration pages directly."""
     accept_terms(browser)
     login = query(browser.get(f"{SMART_APP_URL}/login").headers["Location"])
     create = query(browser.get(f"{SMART_APP_URL}/register").headers["Location"])
-    assert "prompt" not in create  # not advertised: the login page's "No account yet?" link
-    assert {k for k in login} == {k for k in create}
+    assert create["prompt"] == "create" and "prompt" not in login
+    assert {k for k in login} | {"prompt"} == {k for k in create}
+    first = browser.get(f"{issuer}/authorize", params=create)
+    registration = browser.get(str(httpx.URL(f"{issuer}/").join(first.headers["Location"])))
+    assert registration.status_code == 303 and "/register?uid=" in registration.headers["Location"]
 
 
-def test_create_account_uses_prompt_create_when_advertised(browser, smart_app_instance):
+def test_create_account_without_prompt_create_uses_the_login_page(browser, smart_app_instance):
     accept_terms(browser)
     metadata = smart_app_instance.provider.metadata
-    metadata["prompt_values_supported"] = [*metadata["prompt_values_supported"], "create"]
-    assert query(browser.get(f"{SMART_APP_URL}/register").headers["Location"])["prompt"] == "create"
+    metadata["prompt_values_supported"] = ["none", "login"]  # an older provider
+    assert "prompt" not in query(browser.get(f"{SMART_APP_URL}/register").headers["Location"])
 
 
 def test_language_choice_is_remembered_and_sent_as_ui_locales(browser, state_path):

@@ -86,7 +86,7 @@ def test_every_sentence_of_the_estimator_is_translated():
 
     import zxcvbn
 
-    from idp.views.password_strength import ADVICE
+    from idp.views.messages import ADVICE
 
     source = Path(zxcvbn.__file__).with_name("feedback.py").read_text()
     said = {

@@ -27,6 +27,7 @@ from idp.views.registration.pages import bp
 from idp.views.registration.pages import language
 from idp.views.registration.pages import link_terms
 from idp.views.registration.pages import page
+from idp.views.registration.pages import remember_origin
 from idp.views.registration.pages import settings
 
 
@@ -45,7 +46,10 @@ def start() -> Response:
     """The e-mail field; ``uid`` is the pending authorization this registration comes from."""
     uid = request.args.get("uid", "")[:64]
     pending = _origin(uid)
-    return page("register_email.html", uid=uid if pending else "", email="", error=None)
+    remember_origin(pending)
+    return page(
+        "register_email.html", uid=uid if pending else "", pending=pending, email="", error=None
+    )
 
 
 def _accepted(response: Response) -> bool:
@@ -66,6 +70,7 @@ def submit_email() -> Response:
             "register_email.html",
             400,
             uid=uid if pending else "",
+            pending=pending,
             email=email.value,
             error=field_message(email.error),
         )

@@ -12,6 +12,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import make_response
 from flask import render_template
+from flask import session
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
@@ -20,12 +21,14 @@ from idp.accounts.refusals import Refused
 from idp.config import Settings
 from idp.mail.links import reset_link
 from idp.models.registration import RegistrationRequest
+from idp.oauth.interaction import PendingLogin
 from idp.oauth.interaction import after_registration_url
 
 bp = Blueprint("registration", __name__)
 STEP_KEY = "registration_step"
 STEP_TTL = 1800  # seconds between proving the customer data and choosing the password
 EMAIL_KEY = "registration_email"
+ORIGIN_KEY = "registration_origin"  # the prompt=create interaction this browser registers for
 
 
 def settings() -> Settings:
@@ -64,6 +67,15 @@ def _refused(refused: Refused) -> Response:
     if refused.reason is not Refusal.DEAD_LINK:
         raise refused
     return dead_link()
+
+
+def remember_origin(pending: PendingLogin | None) -> None:
+    """A registration asked with ``prompt=create`` ends with the authorization response to
+    its client — in this browser, the one that sent the request (session entry)."""
+    if pending is not None and pending.wants_registration:
+        session[ORIGIN_KEY] = pending.uid
+    else:
+        session.pop(ORIGIN_KEY, None)
 
 
 def login_url(row: RegistrationRequest) -> str:

@@ -26,6 +26,7 @@ from idp.accounts.account_creation import completed_registration
 from idp.accounts.account_creation import done_token
 from idp.accounts.account_creation import open_password_step
 from idp.accounts.account_creation import password_refusals
+from idp.accounts.login import find_account_by_login
 from idp.accounts.passwords import MAX_LENGTH
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
@@ -34,11 +35,15 @@ from idp.extensions import db
 from idp.models.base import utcnow
 from idp.models.registration import RegistrationRequest
 from idp.oauth.interaction import after_registration_url
+from idp.oauth.interaction import load_pending
+from idp.oauth.interaction import login_finished
+from idp.oauth.interaction import resume_url
 from idp.views.cookies import cookie_notice_required
 from idp.views.messages import field_message
 from idp.views.messages import password_refusal_messages
 from idp.views.messages import password_unusable_message
 from idp.views.registration.pages import EMAIL_KEY
+from idp.views.registration.pages import ORIGIN_KEY
 from idp.views.registration.pages import STEP_KEY
 from idp.views.registration.pages import STEP_TTL
 from idp.views.registration.pages import already_activated
@@ -117,7 +122,7 @@ def submit_password(token: str) -> Response:
             if password_error
             else password_refusals(db.session, row, login.value, typed, settings())
         )
-        reasons = password_refusal_messages(refused)
+        reasons = password_refusal_messages(refused, typed, (login.value, row.email))
         return _password_page(token, row, 400, login=login.value, errors=errors, reasons=reasons)
     try:
         created = complete_registration(
@@ -129,13 +134,28 @@ def submit_password(token: str) -> Response:
             settings=settings(),
         )
     except Refused as refused:
-        return _refused_page(token, row, refused, login.value)
+        return _refused_page(token, row, refused, login.value, typed)
     session.pop(STEP_KEY, None)
     session.pop(EMAIL_KEY, None)
+    _log_in_for_the_client(created.login)
     return redirect(url_for(".done", t=done_token(settings(), created.request_id)), code=303)
 
 
-def _refused_page(token: str, row: RegistrationRequest, refused: Refused, login: str) -> Response:
+def _log_in_for_the_client(login: str) -> None:
+    """``prompt=create`` from this browser: the new account is the login of that authorization
+    request, answered when the customer taps "back to the app" (Initiating User Registration
+    via OpenID Connect 1.0 §4.1: the account created, the requested tokens to the client)."""
+    uid = session.get(ORIGIN_KEY)
+    account = find_account_by_login(db.session, login) if uid else None
+    if uid and account is not None and login_finished(uid, account, ["pwd"]):
+        db.session.commit()
+    else:
+        session.pop(ORIGIN_KEY, None)
+
+
+def _refused_page(
+    token: str, row: RegistrationRequest, refused: Refused, login: str, typed: str
+) -> Response:
     if refused.reason is Refusal.DEAD_LINK:
         raise refused
     if refused.reason is Refusal.ALREADY_ACTIVATED:
@@ -143,7 +163,9 @@ def _refused_page(token: str, row: RegistrationRequest, refused: Refused, login:
     if refused.reason is Refusal.LOGIN_TAKEN:
         errors = {"login": _("This login is already taken. Choose another one.")}
         return _password_page(token, row, 400, login=login, errors=errors)
-    reasons = password_refusal_messages(refused.password_reasons) or [password_unusable_message()]
+    reasons = password_refusal_messages(refused.password_reasons, typed, (login, row.email)) or [
+        password_unusable_message()
+    ]
     return _password_page(token, row, 400, login=login, reasons=reasons)
 
 
@@ -155,5 +177,12 @@ def done() -> Response:
         completed = completed_registration(db.session, request.args.get("t", ""), settings())
     except Refused:
         abort(404)
-    target = after_registration_url(completed.client_id, completed.return_params, completed.login)
+    uid = session.pop(ORIGIN_KEY, None)
+    pending = load_pending(uid) if uid else None
+    if pending is not None and pending.client_id == completed.client_id:
+        target = resume_url(pending.uid)  # the authorization response, logged in
+    else:
+        target = after_registration_url(
+            completed.client_id, completed.return_params, completed.login
+        )
     return page("confirmation.html", login=completed.login, return_url=target)
