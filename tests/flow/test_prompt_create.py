@@ -16,7 +16,6 @@ from tests.flow.registration_steps import back_to_app_href
 from tests.flow.registration_steps import choose_password
 from tests.flow.registration_steps import new_link
 from tests.flow.registration_steps import verify
-from tests.oidc import DEMO_ACTIVE
 from tests.oidc import ISSUER
 from tests.oidc import AuthorizationRequest
 from tests.oidc import assert_error_redirect
