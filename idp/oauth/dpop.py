@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from joserfc import jws
@@ -33,6 +34,7 @@ MAX_PROOF_LENGTH = 8192
 IAT_PAST = 60  # seconds a proof stays acceptable after its iat
 IAT_FUTURE = 10  # clock skew allowed ahead
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _registry() -> JWSRegistry:
@@ -110,6 +112,30 @@ def _verified(proof: str) -> tuple[dict[str, Any], dict[str, Any], RSAKey | ECKe
     return header, claims, key
 
 
+def _normalised(uri: str) -> tuple[str, str, int | None, str]:
+    """RFC 3986 §6.2.2 / §6.2.3 normalisation of scheme, host, port and path (§4.3 asks it
+    before comparing ``htu``): case of scheme and host, default port, empty path."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    port = parts.port
+    if port == DEFAULT_PORTS.get(scheme):
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path or "/"
+
+
+def same_target(htu: object, url: str) -> bool:
+    """True when ``htu`` names ``url`` (RFC 9449 §4.3 check 9); ``htu`` has no query or
+    fragment (§4.2)."""
+    if not isinstance(htu, str):
+        return False
+    try:
+        if urlsplit(htu).query or urlsplit(htu).fragment or "?" in htu or "#" in htu:
+            return False
+        return _normalised(htu) == _normalised(url)
+    except ValueError:
+        return False
+
+
 def check_proof(proof: str, *, method: str, url: str, access_token: str | None = None) -> Proof:
     """RFC 9449 §4.3: the proof fits this request (``url`` without query and fragment), is
     fresh and unused; with ``access_token``, its ``ath`` names it (§7)."""
@@ -119,7 +145,7 @@ def check_proof(proof: str, *, method: str, url: str, access_token: str | None =
         raise InvalidDPoPProofError("The proof needs a 'jti'.")
     if claims.get("htm") != method:
         raise InvalidDPoPProofError("The proof's 'htm' is not this request's method.")
-    if claims.get("htu") != url:
+    if not same_target(claims.get("htu"), url):
         raise InvalidDPoPProofError("The proof's 'htu' is not this endpoint.")
     now = time.time()
     if not isinstance(iat, int | float) or not now - IAT_PAST <= iat <= now + IAT_FUTURE:

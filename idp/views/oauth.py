@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import Blueprint
@@ -108,9 +109,16 @@ def _preflight(methods: list[str]) -> Response:
     return response
 
 
-def _with_cors(response: Response, client: Client | None) -> Response:
-    """Name the requesting public client's origin when the request came from it."""
-    response.headers.extend(cors_headers(request.headers.get("Origin"), client))
+def _cors(find_client: Callable[[], Client | None]) -> list[tuple[str, str]]:
+    """The CORS headers naming the requesting public client's origin, when the request came
+    from it; the client is looked up only for a cross-origin request, and before the commit
+    expires what the request loaded (no extra query)."""
+    origin = request.headers.get("Origin")
+    return cors_headers(origin, find_client()) if origin else []
+
+
+def _with_cors(response: Response, headers: list[tuple[str, str]]) -> Response:
+    response.headers.extend(headers)
     response.vary.add("Origin")
     return response
 
@@ -127,11 +135,12 @@ def token() -> Response:
     if request.method == "OPTIONS":
         return _preflight(["POST"])
     response = server.create_token_response()
+    cors = _cors(_form_client)
     if response.status_code == 200:
         db.session.commit()
     else:
         db.session.rollback()
-    return _with_cors(response, _form_client())
+    return _with_cors(response, cors)
 
 
 @bp.route("/userinfo", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
@@ -142,7 +151,7 @@ def userinfo() -> Response:
         return _preflight(["GET", "POST"])
     response = server.create_endpoint_response("userinfo")
     response.headers["Cache-Control"] = "no-store"
-    return _with_cors(response, presented_token_client())
+    return _with_cors(response, _cors(presented_token_client))
 
 
 @bp.route("/revoke", methods=["POST", "OPTIONS"], provide_automatic_options=False)
@@ -152,8 +161,9 @@ def revoke() -> Response:
     if request.method == "OPTIONS":
         return _preflight(["POST"])
     response = server.create_endpoint_response("revocation")
+    cors = _cors(_form_client)
     db.session.commit() if response.status_code == 200 else db.session.rollback()
-    return _with_cors(response, _form_client())
+    return _with_cors(response, cors)
 
 
 @bp.route("/par", methods=["POST"])

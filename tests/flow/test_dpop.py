@@ -204,6 +204,28 @@ def test_two_dpop_headers_are_refused(test_client, key):
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_dpop_proof"
 
 
+@pytest.mark.parametrize(
+    ("htu", "same"),
+    [
+        ("http://localhost/token", True),
+        ("HTTP://LocalHost/token", True),
+        ("http://localhost:80/token", True),
+        ("http://localhost:8080/token", False),
+        ("https://localhost/token", False),
+        ("http://localhost/Token", False),
+        ("http://localhost/token?x=1", False),
+        ("http://localhost/token#f", False),
+        ("http://localhost:99999/token", False),
+        (None, False),
+    ],
+)
+def test_htu_is_compared_after_normalisation(htu, same):
+    """RFC 9449 §4.3 check 9 with RFC 3986 §6.2.2-6.2.3 normalisation."""
+    from idp.oauth.dpop import same_target
+
+    assert same_target(htu, "http://localhost/token") is same
+
+
 def test_rsa_proof_works_too(test_client):
     rsa = RSAKey.generate_key(2048, private=True)
     assert dpop_tokens(test_client, rsa)["token_type"] == "DPoP"
