@@ -5,7 +5,8 @@ pages; the protocol endpoints' modules for views/oauth.py and views/logout.py), 
 idp.i18n, idp.config, idp.extensions, idp.endpoint_kinds, idp.throttle and idp.mail.links; from
 idp.models only row types and pure helpers (``utcnow``, ``normalise_login``…), never to query.
 Of the other view modules only the shared helpers (this package, errors, cookies, messages,
-mail_limits, device_cookie) and modules of its own package. tests/unit/test_architecture.py
+mail_limits, device_cookie, rate_limits) and modules of its own package.
+tests/unit/test_architecture.py
 holds this rule as an allow-list, with the few exceptions it names.
 """
 

@@ -17,8 +17,12 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from idp.endpoint_kinds import answers_in_json
+from idp.extensions import limiter
+from idp.views.rate_limits import wait_seconds
+from idp.views.rate_limits import wait_words
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger(__name__)
@@ -49,17 +53,34 @@ def oauth_error_page(error: object) -> Response:
     return response
 
 
-def http_error(exc: HTTPException) -> Response:
-    """404, 405, 413… as a page for people, JSON for protocol endpoints."""
+def http_error(exc: HTTPException) -> WerkzeugResponse:
+    """404, 405, 413… as a page for people, JSON for protocol endpoints. A 429 whose view gave
+    its own page (the form again, idp/views/rate_limits.py) keeps it; otherwise the page says
+    the real wait, from the breached limit's reset time."""
     code = exc.code or 500
+    own = exc.get_response() if code == 429 and exc.response is not None else None
+    if own is not None and not answers_in_json():
+        return own
     if answers_in_json():
         error = "invalid_request" if code < 500 else "server_error"
         response = jsonify(error=error, error_description=exc.name)
     else:
-        response = make_response(render_template("errors/http.html", status=code), code)
+        wait = _wait_left() if code == 429 else None
+        body = render_template(
+            "errors/http.html", status=code, wait=wait_words(wait) if wait else None
+        )
+        response = make_response(body, code)
+        if wait:
+            response.headers["Retry-After"] = str(wait)
     response.status_code = code
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _wait_left() -> int | None:
+    """Seconds until the breached limit of this request resets, when the limiter knows it."""
+    current = limiter.current_limit
+    return wait_seconds(current) if current is not None and current.breached else None
 
 
 def unexpected_error(exc: Exception) -> Response:

@@ -30,6 +30,7 @@ from idp.throttle import login_delays
 from idp.views.device_cookie import known_device
 from idp.views.device_cookie import remember_device
 from idp.views.errors import oauth_error_page
+from idp.views.rate_limits import form_again
 
 bp = Blueprint("login", __name__)
 MAX_FIELD = 1024
@@ -77,8 +78,17 @@ def abort(uid: str) -> Response:
     return outcome.response
 
 
+def _login_form_again(message: str) -> Response | None:
+    """The login page again, the login kept, with the wait (the per-IP limit)."""
+    uid = str((request.view_args or {}).get("uid", ""))
+    pending = _pending_or_none(uid)
+    if pending is None:
+        return None
+    return _page(pending, request.form.get("login", "")[:MAX_FIELD], message, 429)
+
+
 @bp.post("/interaction/<uid>")
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], on_breach=form_again(_login_form_again))
 def submit(uid: str) -> Response:
     """Check the credentials; one generic message whatever was wrong.
 

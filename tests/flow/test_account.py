@@ -16,6 +16,7 @@ from idp.models.customer import Customer
 from idp.models.logout import LogoutNotification
 from idp.models.op_session import OpSession
 from tests.conftest import csrf_token
+from tests.flow.account_steps import log_in_to_account
 from tests.flow.registration_steps import mails
 from tests.flow.registration_steps import path_of
 from tests.oidc import DEMO_ACTIVE
@@ -24,24 +25,8 @@ from tests.oidc import AuthorizationRequest
 from tests.oidc import authorize_with_login
 from tests.oidc import login_and_get_tokens
 from tests.oidc import refresh
-from tests.oidc import submit_login
 
 NEW_PASSWORD = "Kookplaat-Zomerregen-42"
-
-
-def log_in_to_account(test_client: Any, login: str = DEMO_ACTIVE) -> Any:
-    """/account → the login page → back to /account; the account page."""
-    start = test_client.get("/account")
-    assert start.status_code == 303, start.text
-    login_page = start.headers["Location"]
-    assert "/interaction/" in login_page
-    posted = submit_login(test_client, login_page, login, DEMO_PASSWORD)
-    assert posted.status_code == 303, posted.text
-    resumed = test_client.get(posted.headers["Location"])
-    assert resumed.status_code == 303 and resumed.headers["Location"] == "/account"
-    page = test_client.get("/account")
-    assert page.status_code == 200, page.text
-    return page
 
 
 def post(test_client: Any, path: str, page: Any, **data: str) -> Any:

@@ -29,6 +29,7 @@ from tests.flow.registration_steps import NEW_CUSTOMER
 from tests.flow.registration_steps import STRONG_PASSWORD
 from tests.flow.registration_steps import accept_cookies
 from tests.flow.registration_steps import activation_link
+from tests.flow.registration_steps import alert_texts
 from tests.flow.registration_steps import ask_for_link
 from tests.flow.registration_steps import back_to_app_href
 from tests.flow.registration_steps import choose_password
@@ -399,8 +400,16 @@ def test_the_fourth_use_is_refused(app, test_client):
     assert first.status_code == 400 and "You can still use this link 2 times." in first.text
     assert submit_customer(test_client, link, "2999999998", NEW_CODE).status_code == 400
     third = submit_customer(test_client, link, "2999999997", NEW_CODE)
-    _dead(third)  # no use left: the page says so at once
-    _dead(submit_customer(test_client, link, NEW_CUSTOMER, NEW_CODE))  # even with the right data
+    _dead(third)  # no use left: the page says so at once …
+    # … and that this last try did not match either (issue #7 item 5), with the way on.
+    assert alert_texts(third.text) == [
+        "This customer number and activation code do not match, and this link is now used up: "
+        "ask for a new link."
+    ]
+    assert '<a class="button primary" href="/register">' in third.text
+    fourth = submit_customer(test_client, link, NEW_CUSTOMER, NEW_CODE)  # even with the right data
+    _dead(fourth)
+    assert alert_texts(fourth.text) == []
     assert uses_of(app, NEW) == [3]
     assert test_client.get(link + "/password").status_code == 410
 

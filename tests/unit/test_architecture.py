@@ -169,6 +169,7 @@ VIEW_HELPERS = (
     "idp.views.messages",
     "idp.views.mail_limits",
     "idp.views.device_cookie",
+    "idp.views.rate_limits",
 )
 # Known exceptions, each with its reason.
 EXCEPTIONS = {

@@ -26,6 +26,7 @@ from idp.models.registration import RegistrationRequest
 from idp.views.cookies import cookie_notice_required
 from idp.views.mail_limits import allow_mail
 from idp.views.messages import field_message
+from idp.views.rate_limits import form_again
 from idp.views.registration.pages import STEP_KEY
 from idp.views.registration.pages import already_activated
 from idp.views.registration.pages import bp
@@ -73,9 +74,28 @@ def customer_data(token: str) -> Response:
     return _activate_page(token, open_link(db.session, token, settings()))
 
 
+def _customer_form_again(message: str) -> Response | None:
+    """The customer-data step again, what was typed kept, with the wait (nothing counted)."""
+    token = str((request.view_args or {}).get("token", ""))
+    try:
+        row = open_link(db.session, token, settings())
+    except Refused:
+        return None
+    values = {
+        "customer_number": request.form.get("customer_number", "")[:64],
+        "activation_code": request.form.get("activation_code", "")[:64],
+    }
+    return _activate_page(token, row, 429, values=values, error=message)
+
+
 @bp.post("/register/<token>")
-@limiter.limit(_activation_limit, methods=["POST"])
-@limiter.limit(_activation_global_limit, key_func=lambda: "global", methods=["POST"])
+@limiter.limit(_activation_limit, methods=["POST"], on_breach=form_again(_customer_form_again))
+@limiter.limit(
+    _activation_global_limit,
+    key_func=lambda: "global",
+    methods=["POST"],
+    on_breach=form_again(_customer_form_again),
+)
 @cookie_notice_required
 def submit_customer_data_page(token: str) -> Response:
     """One use of the link when both fields are well-formed; a wrong number or code gets one
@@ -106,10 +126,10 @@ def _refused_page(
     uses_left = refused.uses_left or 0
     if refused.reason is Refusal.ALREADY_ACTIVATED:
         return already_activated(row)
-    if refused.reason is Refusal.DEAD_LINK or (
-        refused.reason is Refusal.WRONG_CUSTOMER_DATA and uses_left <= 0
-    ):
+    if refused.reason is Refusal.DEAD_LINK:
         return dead_link()
+    if refused.reason is Refusal.WRONG_CUSTOMER_DATA and uses_left <= 0:
+        return dead_link(wrong_code=True)
     if refused.reason is Refusal.LOCKED:
         message = _(
             "Too many wrong activation codes were entered for this customer number: its "

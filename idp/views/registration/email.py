@@ -22,6 +22,7 @@ from idp.views.cookies import cookie_notice_required
 from idp.views.mail_limits import allow_mail
 from idp.views.mail_limits import mail_limit
 from idp.views.messages import field_message
+from idp.views.rate_limits import form_again
 from idp.views.registration.pages import EMAIL_KEY
 from idp.views.registration.pages import bp
 from idp.views.registration.pages import language
@@ -56,8 +57,24 @@ def _accepted(response: Response) -> bool:
     return response.status_code == 303
 
 
+def _email_form_again(message: str) -> Response | None:
+    """The e-mail step again, the address kept, with the wait."""
+    uid = request.form.get("uid", "")[:64]
+    pending = _origin(uid)
+    return page(
+        "register_email.html",
+        429,
+        uid=uid if pending else "",
+        pending=pending,
+        email=request.form.get("email", "")[:254],
+        error=message,
+    )
+
+
 @bp.post("/register")
-@limiter.limit(mail_limit, methods=["POST"], deduct_when=_accepted)
+@limiter.limit(
+    mail_limit, methods=["POST"], deduct_when=_accepted, on_breach=form_again(_email_form_again)
+)
 @cookie_notice_required
 def submit_email() -> Response:
     """Always the same answer: a redirect to "check your mailbox". The per-IP limit counts

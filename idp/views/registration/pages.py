@@ -56,9 +56,11 @@ def link_terms() -> dict[str, int]:
     }
 
 
-def dead_link() -> Response:
-    """One page for every dead link: expired, used up, already used, forged."""
-    return page("dead_link.html", 410, **link_terms())
+def dead_link(wrong_code: bool = False) -> Response:
+    """One page for every dead link: expired, used up, already used, forged. ``wrong_code``:
+    the submission that used the link up had a wrong number or code — the page says so
+    (issue #7 item 5), in the one mismatch wording every wrong pair gets."""
+    return page("dead_link.html", 410, wrong_code=wrong_code, **link_terms())
 
 
 @bp.errorhandler(Refused)
