@@ -6,8 +6,8 @@ idp.i18n, idp.config, idp.extensions, idp.endpoint_kinds, idp.throttle and idp.m
 idp.models only row types and pure helpers (``utcnow``, ``normalise_login``…), never to query.
 Of the other view modules only the shared helpers (this package, errors, cookies, messages,
 mail_limits, device_cookie, rate_limits) and modules of its own package.
-tests/unit/test_architecture.py
-holds this rule as an allow-list, with the few exceptions it names.
+tests/unit/test_architecture.py holds this rule as an allow-list, with the few exceptions it
+names.
 """
 
 from __future__ import annotations
