@@ -14,6 +14,7 @@ from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import bindparam
 from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -235,23 +236,29 @@ def _holder(account: InstrumentedAttribute[Account]) -> _AbstractLoad:
     return joinedload(account).joinedload(Account.customers).joinedload(Customer.contracts)
 
 
+# Built once: SQLAlchemy memoises a statement's cache key on the statement object, so reusing
+# it with a bound parameter skips rebuilding the statement and its key on every request.
+_CODE_BY_HASH = (
+    select(AuthorizationCode)
+    .where(AuthorizationCode.code_hash == bindparam("digest"))
+    .options(_holder(AuthorizationCode.account))
+)
+_TOKEN_BY_HASH = {
+    column.key: select(Token)
+    .where(column == bindparam("digest"))
+    .options(_holder(Token.account), joinedload(Token.client))
+    for column in (Token.access_token_hash, Token.refresh_token_hash)
+}
+
+
 def load_code(session: DbSession, code_hash: str) -> AuthorizationCode | None:
     """The code with this hash and its account's claims data, in one statement."""
-    statement = (
-        select(AuthorizationCode)
-        .where(AuthorizationCode.code_hash == code_hash)
-        .options(_holder(AuthorizationCode.account))
-    )
-    return session.scalars(statement).unique().one_or_none()
+    return session.scalars(_CODE_BY_HASH, {"digest": code_hash}).unique().one_or_none()
 
 
 def load_token(session: DbSession, column: InstrumentedAttribute[Any], digest: str) -> Token | None:
     """The token whose ``column`` (access or refresh token hash) is ``digest``, with its client
     and its account's claims data, in one statement (userinfo, introspection and a refresh
     read nothing else)."""
-    statement = (
-        select(Token)
-        .where(column == digest)
-        .options(_holder(Token.account), joinedload(Token.client))
-    )
-    return session.scalars(statement).unique().one_or_none()
+    statement = _TOKEN_BY_HASH[column.key]
+    return session.scalars(statement, {"digest": digest}).unique().one_or_none()

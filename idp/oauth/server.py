@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
 from flask import Flask
+from sqlalchemy import insert
 from werkzeug.datastructures import MultiDict
 
 from idp.devices import describe_user_agent
@@ -159,8 +160,9 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     proof: Proof | None = getattr(request, "dpop", None)
     if proof is not None:
         token["token_type"] = "DPoP"  # RFC 9449 §5: bound to the proof's key
-    db.session.add(
-        Token(
+    # One INSERT statement now rather than an object for the unit of work to flush at commit.
+    db.session.execute(
+        insert(Token).values(
             access_token_hash=token_hash(token["access_token"]),
             refresh_token_hash=token_hash(refresh) if refresh else None,
             client_id=request.client.client_id,
