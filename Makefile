@@ -12,9 +12,10 @@ BIN     := $(VENV)/bin
 PORT    ?= 5000
 WORKERS ?= 2
 BIND    ?= 127.0.0.1:$(PORT)
-# Request threads per worker: argon2 needs 19 MiB each while it hashes, so a small pool keeps
-# the worker's memory bounded (docs/performance.md).
-THREADS ?= 4
+# Request threads per worker. Python runs one thread at a time: more threads only overlap
+# waits (a database round trip, an argon2 hash, which needs 19 MiB while it runs) and cost CPU
+# in GIL hand-offs; 2 measured best per core (docs/performance.md). Scale with WORKERS.
+THREADS ?= 2
 # granian (measured 1.8x gunicorn on this code, docs/performance.md); SERVER=gunicorn for the
 # documented alternative (gthread workers).
 SERVER  ?= granian
