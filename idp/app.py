@@ -27,9 +27,11 @@ from idp.i18n import init_i18n
 from idp.i18n import select_locale
 from idp.key_reload import install as install_keyring
 from idp.keys import generate_missing
+from idp.logs import init_logging
 from idp.oauth.server import init_oauth
 from idp.oauth.sso import BROWSER_COOKIE
 from idp.oauth.sso import host_cookie_name
+from idp.ratelimit import init_ratelimit
 from idp.security import init_security
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -39,7 +41,6 @@ _RAW_OCTET = re.compile(r"[^\x00-\x7f]")
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the provider from ``IDP_*`` variables plus ``overrides`` (tests pass these)."""
     settings = Settings.from_env(os.environ, **(overrides or {}))
-    logging.basicConfig(level=settings.log_level)
     # Authlib logs issued tokens at DEBUG ("Issue token %r"): never let secrets reach the logs.
     logging.getLogger("authlib").setLevel(
         max(logging.INFO, logging.getLevelName(settings.log_level))
@@ -50,15 +51,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(REPO_ROOT / "static"),
         instance_path=str(REPO_ROOT / "instance"),
     )
+    init_logging(app, settings.log_level)  # first: every later hook and record has the id
     _configure(app, settings)
     _init_extensions(app, settings)
     _register_blueprints(app)
     _limits_only_where_declared(app)
     from idp.cli import init_cli
     from idp.views.errors import init_error_handlers
+    from idp.views.unavailable import init_outage_handling
 
     init_cli(app)
     init_error_handlers(app)
+    init_outage_handling(app)
     init_security(app)
     init_i18n(app)
     app.wsgi_app = serve_documents(app, app.wsgi_app)  # type: ignore[method-assign]
@@ -91,19 +95,13 @@ def _configure(app: Flask, settings: Settings) -> None:
         IDP=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url(),
-        # A pre-ping finds server connections a restart or a network cut killed; a SQLite file
-        # has none, and the ping would be one more statement on every request.
-        SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": not settings.resolved_database_url().startswith("sqlite")
-        },
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_NAME=host_cookie_name(BROWSER_COOKIE, settings),
         SESSION_COOKIE_PATH="/",  # the __Host- prefix requires Path=/ and no Domain
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.uses_https,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
-        RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
         # Our pages send Referrer-Policy: no-referrer, so Flask-WTF's HTTPS Referer check would
         # refuse every form; idp/security.py checks the Origin header instead.
@@ -115,11 +113,29 @@ def _configure(app: Flask, settings: Settings) -> None:
         (REPO_ROOT / "instance").mkdir(exist_ok=True)
 
 
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """Pool settings: pre-ping replaces connections a database restart killed, recycle bounds
+    a connection's age (firewalls, PgBouncer), and PostgreSQL connects give up in bounded time."""
+    # A SQLite file has no server connection to lose: a ping would be one more statement on
+    # every request.
+    sqlite = settings.resolved_database_url().startswith("sqlite")
+    options: dict[str, Any] = {"pool_pre_ping": not sqlite}
+    if settings.resolved_database_url().startswith("postgresql"):
+        options.update(
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_recycle=1800,
+            pool_timeout=10,
+            connect_args={"connect_timeout": settings.database_connect_timeout},
+        )
+    return options
+
+
 def _init_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_ratelimit(app, settings)
     babel.init_app(app, locale_selector=select_locale)
     keys_dir = settings.path(settings.keys_dir)
     if settings.is_development:

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from idp import activation_keys
+from idp import audit
 from idp import keys as keystore
 from idp.accounts.activation import create_account
 from idp.accounts.customers import kids_in_use
@@ -73,6 +74,7 @@ def keys_rotate() -> None:
     directory = _settings().path(_settings().keys_dir)
     made = keystore.rotate(directory)
     coded = activation_keys.rotate(directory)
+    audit.admin_action("keys rotate")
     click.echo(f"rotated; new next keys: {', '.join(made)}; new activation-code key: {coded[0]}")
 
 
@@ -83,6 +85,7 @@ def keys_prune() -> None:
     directory = _settings().path(_settings().keys_dir)
     in_use = kids_in_use(db.session, activation_keys.retired_kids(directory))
     gone = keystore.prune(directory) + activation_keys.prune(directory, in_use)
+    audit.admin_action("keys prune")
     if in_use:
         click.echo(
             f"kept activation-code keys {', '.join(sorted(in_use))}: codes still hashed with "
@@ -133,6 +136,7 @@ def accounts_create(login: str, email: str, customer_number: str, language: str 
         )
     except Refused as exc:
         raise click.ClickException(f"{exc.reason}: {exc}") from None
+    audit.admin_action("accounts create", account.id)
     click.echo(f"account {account.login} created (sub {account.sub})")
 
 
@@ -243,4 +247,6 @@ def logout_purge(days: int) -> None:
 
 def init_cli(app: Flask) -> None:
     """Register the ``idp`` command group."""
+    import idp.cli_support  # noqa: F401 - adds the support commands to the groups above
+
     app.cli.add_command(idp_cli)

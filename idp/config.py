@@ -12,8 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from ipaddress import IPv4Network
+from ipaddress import IPv6Network
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 PREFIX = "IDP_"
@@ -163,6 +167,11 @@ class Settings:
     ratelimit_storage_url: str = setting(
         "memory://", "Rate-limit store: `memory://` (one process) or `redis://host:6379/0`."
     )
+    redis_timeout_ms: int = setting(
+        500,
+        "Connect and read timeout of every rate-limit store call, milliseconds; past it the "
+        "process counts limits in memory until Redis answers again.",
+    )
     login_rate_limit: str = setting(
         "10/minute;50/hour",
         "Login attempts allowed per client IP, and wrong passwords per trusted device.",
@@ -187,6 +196,23 @@ class Settings:
         0, "Number of reverse proxies whose X-Forwarded-* headers are trusted."
     )
     log_level: str = setting("INFO", "Python logging level.")
+    database_pool_size: int = setting(
+        5, "Database connections each process keeps open (SQLAlchemy pool_size)."
+    )
+    database_max_overflow: int = setting(
+        5, "Extra database connections a process may open under load (max_overflow)."
+    )
+    database_connect_timeout: int = setting(
+        5, "Seconds to wait for a new PostgreSQL connection before answering 503."
+    )
+    metrics_networks: str = setting(
+        "",
+        "Who may read `/metrics`: `off`, or networks like `127.0.0.1/32,10.0.0.0/8`; "
+        "empty: loopback in development, off in production.",
+    )
+    ready_max_backlog: int = setting(
+        1000, "`/readyz` fails when more mails or logout notifications than this are due."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -267,9 +293,37 @@ class Settings:
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("IDP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        self._check_operations()
         if not self.is_development:
             self._refuse_development_defaults()
         return self
+
+    def _check_operations(self) -> None:
+        if self.redis_timeout_ms < 1:
+            raise ConfigError("IDP_REDIS_TIMEOUT_MS must be a positive number of milliseconds")
+        query = parse_qs(urlsplit(self.ratelimit_storage_url).query)
+        if any(name.startswith(("socket_", "retry")) for name in query):
+            raise ConfigError(
+                "IDP_RATELIMIT_STORAGE_URL must not set socket_* or retry* parameters "
+                "(they would override IDP_REDIS_TIMEOUT_MS)"
+            )
+        if self.database_pool_size < 1 or self.database_max_overflow < 0:
+            raise ConfigError("IDP_DATABASE_POOL_SIZE must be ≥ 1, IDP_DATABASE_MAX_OVERFLOW ≥ 0")
+        if self.database_connect_timeout < 1:
+            raise ConfigError("IDP_DATABASE_CONNECT_TIMEOUT must be at least 1 second")
+        self.metrics_allowed_networks()
+
+    def metrics_allowed_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks ``/metrics`` answers (empty: nobody)."""
+        value = self.metrics_networks.strip()
+        if value == "off" or (not value and not self.is_development):
+            return []
+        if not value:
+            return [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+        try:
+            return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
+        except ValueError as exc:
+            raise ConfigError(f"IDP_METRICS_NETWORKS: {exc}") from None
 
     def _refuse_development_defaults(self) -> None:
         problems = []

@@ -20,6 +20,7 @@ from idp.accounts.signout import end_account_sessions
 from idp.config import Settings
 from idp.mail.links import absolute
 from idp.mail.outbox import enqueue
+from idp.models.account import Account
 from idp.models.base import DbSession
 from idp.models.base import utcnow
 from idp.models.registration import RegistrationRequest
@@ -81,7 +82,14 @@ def delete_account(session: DbSession, account_id: int, settings: Settings) -> s
     revoked then erased with it, its customers stay (billing keeps them) but are unlinked —
     their used activation code stays void — and a last mail confirms it to the address.
     Returns the address. Commits."""
-    account = active_account(session, account_id)
+    address = erase_account(session, active_account(session, account_id), settings)
+    session.commit()
+    return address
+
+
+def erase_account(session: DbSession, account: Account, settings: Settings) -> str:
+    """What ``delete_account`` does, for any account (operators delete disabled ones too);
+    returns the address. The caller commits."""
     address, language, login = account.email, account.language, account.login
     end_account_sessions(session, account.id)
     # Unlinked and no longer "activated": a new code from billing can link it again.
@@ -102,5 +110,4 @@ def delete_account(session: DbSession, account_id: int, settings: Settings) -> s
         language=language,
         context={"login": login, "register_link": absolute(settings, "/register")},
     )
-    session.commit()
     return address

@@ -18,7 +18,9 @@ from typing import Unpack
 
 import httpx
 
+from idp import audit
 from idp import delivery
+from idp.audit import Event
 from idp.config import Settings
 from idp.delivery import DeliveryError
 from idp.delivery import DeliveryResult
@@ -106,9 +108,11 @@ def _post_notification(
     token = logout_token(item, client, keyring, settings) if client and uri else ""
     session.rollback()
     if not uri:
+        audit.event(Event.BACKCHANNEL_FAILED, client_id=item.client_id, reason="no_uri")
         raise DeliveryError("client has no backchannel_logout_uri")
     error = post_logout_token(uri, token)
     if error is not None:
+        audit.event(Event.BACKCHANNEL_FAILED, client_id=item.client_id, reason="post_failed")
         raise DeliveryError(error)
 
 

@@ -23,6 +23,8 @@ from authlib.oidc.core import OpenIDCode
 from sqlalchemy import select
 from sqlalchemy import update
 
+from idp import audit
+from idp.audit import Event
 from idp.extensions import db
 from idp.models.account import ACTIVE
 from idp.models.account import Account
@@ -47,8 +49,10 @@ def _active(account: Account | None) -> Account | None:
     return account if account is not None and account.status == ACTIVE else None
 
 
-def revoke_code_tokens(code_id: int) -> None:
-    """Revoke every token a code issued, refreshed ones included, and commit at once."""
+def revoke_code_tokens(code: AuthorizationCode) -> None:
+    """A code came back (RFC 6749 §4.1.2): revoke every token it issued, refreshed ones
+    included, commit at once, and record the replay."""
+    code_id, account_id, client_id = code.id, code.account_id, code.client_id
     db.session.rollback()
     db.session.execute(
         update(Token)
@@ -56,10 +60,13 @@ def revoke_code_tokens(code_id: int) -> None:
         .values(revoked_at=utcnow())
     )
     db.session.commit()
+    audit.event(Event.CODE_REPLAY, account_id=account_id, client_id=client_id)
 
 
-def revoke_family(family_id: str) -> None:
-    """Revoke a whole refresh-token family and commit at once (RFC 9700 §4.14.2)."""
+def revoke_family(token: Token) -> None:
+    """A rotated refresh token came back: revoke its whole family, commit at once, and record
+    the reuse (RFC 9700 §4.14.2)."""
+    family_id, account_id, client_id = token.family_id, token.account_id, token.client_id
     db.session.rollback()
     db.session.execute(
         update(Token)
@@ -67,6 +74,7 @@ def revoke_family(family_id: str) -> None:
         .values(revoked_at=utcnow())
     )
     db.session.commit()
+    audit.event(Event.REFRESH_REUSE, account_id=account_id, client_id=client_id)
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -168,7 +176,7 @@ class AuthorizationCodeGrant(DPoPTokenRequest, grants.AuthorizationCodeGrant):
         if item is None or item.client_id != client.client_id or item.is_expired():
             return None
         if item.used_at is not None:
-            revoke_code_tokens(item.id)
+            revoke_code_tokens(item)
             return None
         return item
 
@@ -181,7 +189,7 @@ class AuthorizationCodeGrant(DPoPTokenRequest, grants.AuthorizationCodeGrant):
             .values(used_at=utcnow())
         )
         if rowcount(claimed) != 1:
-            revoke_code_tokens(code.id)
+            revoke_code_tokens(code)
             raise InvalidGrantError("Invalid 'code' in request.")
         return super().create_token_response()
 
@@ -226,7 +234,7 @@ class RefreshTokenGrant(DPoPTokenRequest, grants.RefreshTokenGrant):
         if item.refresh_used_at is not None and item.revoked_at is None:
             if self._in_grace(item):
                 return item
-            revoke_family(item.family_id)  # a rotated token came back: RFC 9700 §4.14.2
+            revoke_family(item)  # a rotated token came back: RFC 9700 §4.14.2
             return None
         return item if item.refresh_is_usable() else None
 
@@ -252,7 +260,7 @@ class RefreshTokenGrant(DPoPTokenRequest, grants.RefreshTokenGrant):
         if rowcount(claimed) != 1:
             db.session.refresh(old)  # what the request that rotated it committed
             if not self._in_grace(old):
-                revoke_family(old.family_id)
+                revoke_family(old)
                 raise InvalidGrantError()
             return self._repeat_successor(old)
         status, token, headers = super().create_token_response()

@@ -27,6 +27,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp import forms
 from idp.accounts.personal_data import delete_account
 from idp.accounts.personal_data import export_data
@@ -40,6 +41,7 @@ from idp.accounts.self_service import request_email_change
 from idp.accounts.signed_in import sign_out_everywhere
 from idp.accounts.signed_in import sign_out_one
 from idp.accounts.signed_in import signed_in
+from idp.audit import Event
 from idp.config import Settings
 from idp.extensions import db
 from idp.extensions import limiter
@@ -165,6 +167,7 @@ def password(op_session: OpSession) -> Response:
     if not any(errors.values()):
         try:
             change_password(db.session, op_session.account_id, op_session.sid, typed, _settings())
+            audit.event(Event.PASSWORD_CHANGED, account_id=op_session.account_id)
             return _done("password")
         except Refused as refused:
             words = (op_session.account.login, op_session.account.email)
@@ -286,7 +289,9 @@ def delete(op_session: OpSession) -> Response:
     if request.form.get("confirm") != "yes":
         errors = {"delete": _("Tick the box to confirm that you want to delete your account.")}
         return _account_page(op_session, 400, errors=errors, open_section="delete")
-    address = delete_account(db.session, op_session.account_id, _settings())
+    account_id = op_session.account_id
+    address = delete_account(db.session, account_id, _settings())
+    audit.event(Event.ACCOUNT_DELETED, account_id=account_id)
     response = _page("account_deleted.html", address=address)
     response.delete_cookie(cookie_name(_settings()), path="/")
     return response

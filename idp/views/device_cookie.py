@@ -17,15 +17,14 @@ from flask import current_app
 from flask import request
 from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
-from limits import RateLimitItem
-from limits import parse_many
 from werkzeug.wrappers import Response
 
 from idp.config import Settings
-from idp.extensions import limiter
 from idp.models.account import normalise_login
 from idp.models.base import random_token
 from idp.oauth.sso import host_cookie_name
+from idp.ratelimit import has_room
+from idp.ratelimit import spend
 from idp.throttle import subject_key
 
 SALT = "login-device"
@@ -71,17 +70,13 @@ class Device:
 
     device_id: str
 
-    def _limits(self) -> list[RateLimitItem]:
-        return parse_many(_settings().login_rate_limit)
-
     def within_budget(self) -> bool:
         """True while this device has wrong passwords left."""
-        return all(limiter.limiter.test(item, SCOPE, self.device_id) for item in self._limits())
+        return has_room(_settings().login_rate_limit, SCOPE, self.device_id)
 
     def count_failure(self) -> None:
         """One wrong password from this device."""
-        for item in self._limits():
-            limiter.limiter.hit(item, SCOPE, self.device_id)
+        spend(_settings().login_rate_limit, SCOPE, self.device_id)
 
 
 def known_device(login: str) -> Device | None:

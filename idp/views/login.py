@@ -13,8 +13,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp.accounts.login import authenticate
+from idp.accounts.login import find_account_by_login
 from idp.accounts.refusals import Refused
+from idp.audit import Event
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.account import normalise_login
@@ -25,6 +28,7 @@ from idp.oauth.interaction import load_pending
 from idp.oauth.interaction import login_finished
 from idp.oauth.interaction import resume_url
 from idp.oauth.interaction import start_login_url
+from idp.ratelimit import counter_store
 from idp.throttle import GrowingDelay
 from idp.throttle import login_delays
 from idp.views.device_cookie import known_device
@@ -107,6 +111,7 @@ def submit(uid: str) -> Response:
     delays = _delays()
     wait = 0 if device else delays.wait_left(normalise_login(login))
     if wait:
+        audit.event(Event.LOGIN_THROTTLED, client_id=pending.client_id)
         return _wait_page(pending, login, wait)
     try:
         account = authenticate(db.session, login, password, current_app.config["IDP"])
@@ -115,18 +120,25 @@ def submit(uid: str) -> Response:
             device.count_failure()
         else:
             delays.fail(normalise_login(login))
+        named = find_account_by_login(db.session, login)
+        audit.event(
+            Event.LOGIN_FAILED,
+            account_id=named.id if named else None,
+            client_id=pending.client_id,
+        )
         return _page(pending, login, _("This login or password is not correct."), 401)
     if not device:
         delays.forget(normalise_login(login))
     login_finished(uid, account, ["pwd"])
     db.session.commit()
+    audit.event(Event.LOGIN_SUCCEEDED, account_id=account.id, client_id=pending.client_id)
     response = redirect(resume_url(uid), code=303)
     remember_device(response, login)
     return response
 
 
 def _delays() -> GrowingDelay:
-    return login_delays(limiter.limiter.storage, current_app.config["IDP"])
+    return login_delays(counter_store(), current_app.config["IDP"])
 
 
 def _wait_page(pending: PendingLogin, login: str, seconds: int) -> Response:

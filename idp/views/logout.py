@@ -12,6 +12,8 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
+from idp import audit
+from idp.audit import Event
 from idp.endpoint_kinds import EndpointKind
 from idp.endpoint_kinds import endpoint_kind
 from idp.extensions import db
@@ -40,8 +42,11 @@ def _page(template: str, status: int = 200, **values: object) -> Response:
 
 def _logged_out(decision: LogoutDecision) -> Response:
     """End the session, clear the cookie, then go to the client's URI or our page."""
+    account_id = decision.target.account_id if decision.target is not None else None
     log_out(decision.target)
     db.session.commit()
+    if account_id is not None:
+        audit.event(Event.LOGOUT, account_id=account_id)
     locales = " ".join(g.get("ui_locales", []))
     target = decision.redirect_uri or url_for("logout.logged_out", ui_locales=locales or None)
     response = redirect(target, 303 if request.method == "POST" else 302)

@@ -2,17 +2,19 @@
 
 ``allow_mail`` is the one per-address mail budget (registration, recovery, owner alerts): a
 throttled address gets the same page, only no mail, so throttling reveals nothing. Imports
-idp.extensions (the limiter) and idp.models.account (how addresses compare).
+idp.extensions and idp.ratelimit (the limiter's store, safe when Redis fails) and
+idp.models.account (how addresses compare).
 """
 
 from __future__ import annotations
 
 from flask import current_app
-from limits import parse_many
 
 from idp.extensions import limiter
 from idp.models.account import normalise_email
 from idp.models.base import token_hash
+from idp.ratelimit import has_room
+from idp.ratelimit import spend
 
 
 def mail_limit() -> str:
@@ -27,7 +29,6 @@ def allow_mail(address: str, scope: str) -> bool:
     if not limiter.enabled:
         return True
     key = token_hash(normalise_email(address))
-    items = parse_many(mail_limit())
-    if not all(limiter.limiter.test(item, scope, key) for item in items):
+    if not has_room(mail_limit(), scope, key):
         return False
-    return all([limiter.limiter.hit(item, scope, key) for item in items])
+    return spend(mail_limit(), scope, key)

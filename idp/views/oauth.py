@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from idp.endpoint_kinds import EndpointKind
 from idp.endpoint_kinds import endpoint_kind
 from idp.extensions import db
+from idp.metrics import TOKENS
 from idp.oauth import context
 from idp.oauth.authorize import Outcome
 from idp.oauth.authorize import foreign_interaction
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from idp.models.oauth import Client
 
 bp = Blueprint("oauth", __name__)
+GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 def _respond(outcome: Outcome) -> Response:
@@ -138,6 +140,8 @@ def token() -> Response:
     cors = _cors(_form_client)
     if response.status_code == 200:
         db.session.commit()
+        grant_type = request.form.get("grant_type", "")
+        TOKENS.labels(grant_type if grant_type in GRANT_TYPES else "other").inc()
     else:
         db.session.rollback()
     return _with_cors(response, cors)

@@ -23,6 +23,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp import forms
 from idp.accounts.recovery import open_reset_link
 from idp.accounts.recovery import refused_reasons
@@ -31,6 +32,7 @@ from idp.accounts.recovery import request_password_reset
 from idp.accounts.recovery import reset_password
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
+from idp.audit import Event
 from idp.config import Settings
 from idp.extensions import db
 from idp.extensions import limiter
@@ -39,6 +41,7 @@ from idp.models.account import normalise_login
 from idp.oauth.interaction import PendingLogin
 from idp.oauth.interaction import interaction_url
 from idp.oauth.interaction import load_pending
+from idp.ratelimit import counter_store
 from idp.throttle import login_delays
 from idp.views.mail_limits import allow_mail
 from idp.views.mail_limits import mail_limit
@@ -89,6 +92,8 @@ def _mail_form(kind: str, send: Callable[..., int]) -> Response:
         return _page(f"forgot_{kind}.html", 400, pending=pending, email=email.value, error=error)
     if allow_mail(email.value, "recovery-mail-address"):
         send(db.session, email.value, _settings())
+        if kind == "password":
+            audit.event(Event.PASSWORD_RESET_REQUESTED, email=email.value)
     session[UID_KEY] = pending.uid if pending else None
     session[ADDRESS_KEY] = email.value
     return redirect(url_for(".sent", kind=kind, uid=pending.uid if pending else None), code=303)
@@ -201,7 +206,8 @@ def reset_submit(token: str) -> Response:
         reasons = password_refusal_messages(refused.password_reasons, password, link.context)
         return _reset_page(token, link.login, reasons)
     # Proving the mailbox ends the waits strangers' wrong passwords caused (issue #8 finding 6).
-    login_delays(limiter.limiter.storage, settings).forget(normalise_login(changed.login))
+    audit.event(Event.PASSWORD_RESET, account_id=link.account_id)
+    login_delays(counter_store(), settings).forget(normalise_login(changed.login))
     session[LOGIN_KEY] = changed.login
     return redirect(url_for(".done"), code=303)
 

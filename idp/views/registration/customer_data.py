@@ -15,11 +15,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp import forms
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
 from idp.accounts.registration import open_link
 from idp.accounts.registration import submit_customer_data
+from idp.audit import Event
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.registration import RegistrationRequest
@@ -115,7 +117,10 @@ def submit_customer_data_page(token: str) -> Response:
             db.session, token, number.value, code.value, settings(), may_mail=_may_alert_owner
         )
     except Refused as refused:
+        if refused.reason in (Refusal.WRONG_CUSTOMER_DATA, Refusal.LOCKED):
+            audit.event(Event.ACTIVATION_FAILED, client_id=row.client_id, reason=refused.reason)
         return _refused_page(token, row, refused, values)
+    audit.event(Event.ACTIVATION_SUCCEEDED, client_id=row.client_id)
     session[STEP_KEY] = [verified.request_id, verified.verified_at]
     return redirect(url_for(".password", token=token), code=303)
 

@@ -12,8 +12,10 @@ from flask import session
 from flask import url_for
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp import forms
 from idp.accounts.registration import start_registration
+from idp.audit import Event
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.oauth.interaction import PendingLogin
@@ -100,6 +102,8 @@ def submit_email() -> Response:
             client_id=pending.client_id if pending else None,
             return_params=pending.params if pending else None,
         )
+        client_id = pending.client_id if pending else None
+        audit.event(Event.REGISTRATION_STARTED, client_id=client_id, email=email.value)
     session[EMAIL_KEY] = email.value
     return redirect(url_for(".sent"), code=303)
 
