@@ -20,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp import audit
 from idp import forms
 from idp.accounts.account_creation import complete_registration
 from idp.accounts.account_creation import completed_registration
@@ -31,6 +32,7 @@ from idp.accounts.passwords import MAX_LENGTH
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
 from idp.accounts.registration import open_link
+from idp.audit import Event
 from idp.extensions import db
 from idp.models.base import utcnow
 from idp.models.registration import RegistrationRequest
@@ -135,6 +137,7 @@ def submit_password(token: str) -> Response:
         )
     except Refused as refused:
         return _refused_page(token, row, refused, login.value, typed)
+    audit.event(Event.ACCOUNT_CREATED, client_id=row.client_id, email=row.email)
     session.pop(STEP_KEY, None)
     session.pop(EMAIL_KEY, None)
     _log_in_for_the_client(created.login)
