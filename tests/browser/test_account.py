@@ -23,7 +23,7 @@ def open_account(page: Any, issuer: str, lang: str = "fr") -> None:
     assert page.locator("html").get_attribute("lang") == lang
     page.locator("#login").fill(DEMO_ACTIVE)
     page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url(f"{issuer}/account")
     assert page.locator("h1").inner_text() == HEADINGS[lang]
 

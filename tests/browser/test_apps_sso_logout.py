@@ -27,6 +27,8 @@ from clients.smart_app.screens import create_screens
 from clients.smart_app.storage import LocalState
 from tests.browser.conftest import assert_accessible
 from tests.browser.conftest import screen
+from tests.browser.steps import JOURNEYS
+from tests.browser.steps import outbox_link
 from tests.clients.conftest import CUSTOMER_SPACE_URL
 from tests.loopback import LOOPBACK
 from tests.loopback import PROXY_VARIABLES
@@ -188,7 +190,7 @@ def log_in(page: Any, login: str, password: str = DEMO_PASSWORD) -> None:
     assert page.locator("html").get_attribute("lang") == "fr"  # the app's ui_locales
     page.locator("#login").fill(login)
     page.locator("#password").fill(password)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
 
 
 def local_sessions(customer_space: Any) -> dict:
@@ -248,6 +250,7 @@ def test_smart_app_then_sso_into_the_customer_space_then_logout_everywhere(
     page.wait_for_url(f"{customer_space_url}/?state=**")
     assert any(url.startswith(f"{live_issuer}/logout?") for url in visited), visited
     assert page.get_by_role("status").inner_text().strip() == "Vous êtes déconnecté."
+    assert "La Smart App de votre téléphone reste connectée." in page.locator("main").inner_text()
     assert page.locator('a[href="/login"]').count() == 1
     screen(page, screenshots, "36-customer-space-logged-out")
     assert not [c for c in page.context.cookies(live_issuer) if c["name"] == "idp_session"]
@@ -261,6 +264,12 @@ def test_smart_app_then_sso_into_the_customer_space_then_logout_everywhere(
     page.goto(f"{customer_space_url}/")
     assert page.locator('a[href="/login"]').count() == 1
     assert CUSTOMER_SPACE_HOME not in page.locator("main").inner_text()
+
+    # Issue #7 item 3: the web logout leaves the Smart App signed in (its offline grant), as
+    # the customer space's page said; a restart of the app refreshes and shows home.
+    page.goto(f"{smart_app_url}/")
+    assert heading(page) == HOME_HEADING
+    assert json.loads(smart_app_state.read_text())["refresh_token"]
 
     # The Smart App's next authorization: the provider's session is gone, a password again.
     page.goto(f"{smart_app_url}/login")
@@ -327,3 +336,95 @@ def test_the_terms_form_posts_from_a_real_browser(live_issuer, smart_app_url, ph
     assert answer.value.status == 303, f"POST /terms answered {answer.value.status}"
     page.wait_for_url(f"{smart_app_url}/")
     assert page.locator('a[href="/login"]').count() == 1  # the welcome screen
+
+
+# ---- issue #7: create an account, the way back, the terms' own message ------------------------
+
+
+@pytest.mark.parametrize("lang", ["fr", "nl"])
+def test_create_an_account_from_the_app_returns_to_the_app_logged_in(
+    app, live_issuer, smart_app_url, phone, screenshots, lang
+):
+    """Item 1: "Create an account" sends prompt=create; the registration pages open directly
+    (no login page) and their last button gives the app its authorization response."""
+    journey = JOURNEYS[lang]
+    page = phone(journey["browser"])
+    page.goto(f"{smart_app_url}/")
+    if lang != "fr":
+        submit_app_form(page, f"form.languages button[value={lang}]")
+        page.wait_for_url(f"{smart_app_url}/")
+    page.locator("input[type=checkbox][name=accept]").check()
+    submit_app_form(page, "form button.primary")
+    page.wait_for_url(f"{smart_app_url}/")
+    visited = navigations(page)
+    page.locator('a[href="/register"]').click()
+    page.wait_for_url("**/cookies?next=**")  # the registration's cookie notice, not the login
+    assert not [u for u in visited if "/interaction/" in u and "login=" in u]
+    assert page.locator("html").get_attribute("lang") == lang
+    page.locator("button[name=choice][value=accepted]").click()
+    page.wait_for_url(f"{live_issuer}/register?uid=**")
+    assert page.locator("form.way-back button").count() == 1  # a way back to the app
+    screen(page, screenshots, f"16-create-from-app-{lang}")
+    page.locator("#email").fill(journey["email"])
+    page.locator("button[type=submit].primary").click()
+    page.wait_for_url(f"{live_issuer}/register/sent")
+    page.goto(outbox_link(app, "activation", journey["email"]))
+    page.locator("#customer_number").fill(journey["number"])
+    page.locator("#activation_code").fill(journey["code"])
+    page.locator("button[type=submit]:not(.link)").click()
+    page.wait_for_url("**/password")
+    page.locator("#password").fill(journey["password"])
+    page.locator("#confirm").fill(journey["password"])
+    page.locator("button[type=submit].primary").click()
+    page.wait_for_url(f"{live_issuer}/register/done?t=**")
+    page.locator("main a.button.primary").click()  # "back to the app": the code, no password
+    page.wait_for_url(f"{smart_app_url}/")
+    assert heading(page).startswith({"fr": "Bonjour", "nl": "Hallo"}[lang])
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_going_back_from_the_login_page_shows_the_welcome_screen(
+    live_issuer, smart_app_url, phone, screenshots, lang
+):
+    """Item 6: the login page's way back; the app gets access_denied and shows its welcome."""
+    page = phone({"fr": "fr-BE", "en": "en-GB"}[lang])
+    page.goto(f"{smart_app_url}/")
+    if lang != "fr":
+        submit_app_form(page, f"form.languages button[value={lang}]")
+        page.wait_for_url(f"{smart_app_url}/")
+    page.locator("input[type=checkbox][name=accept]").check()
+    submit_app_form(page, "form button.primary")
+    page.wait_for_url(f"{smart_app_url}/")
+    page.locator('a[href="/login"]').click()
+    page.wait_for_url("**/interaction/**")
+    asking = page.locator(".asking").inner_text()
+    assert "Smart App" in asking  # item 7: the application that asks is named
+    back = page.locator("form.way-back button")
+    assert "Smart App" in back.inner_text()
+    screen(page, screenshots, f"03-login-way-back-{lang}")
+    callbacks = navigations(page)
+    back.click()
+    page.wait_for_url(f"{smart_app_url}/")
+    callback = next(u for u in callbacks if "/callback?" in u)
+    assert "error=access_denied" in callback and "state=" in callback and "iss=" in callback
+    assert heading(page) == {"fr": "Bienvenue", "en": "Welcome"}[lang]
+    assert page.locator(".notice").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [("fr", "Cochez la case pour continuer."), ("en", "Tick the box to continue.")],
+)
+def test_the_terms_checkbox_error_is_the_apps_own(smart_app_url, phone, screenshots, lang, message):
+    """Item 7: no browser bubble ("Please tick this box"): the app's own words, announced."""
+    page = phone("fr-BE")
+    page.goto(f"{smart_app_url}/")
+    if lang != "fr":
+        submit_app_form(page, f"form.languages button[value={lang}]")
+        page.wait_for_url(f"{smart_app_url}/")
+    with page.expect_response(lambda r: r.url.endswith("/terms")) as answer:
+        page.locator("form button.primary").click()
+    assert answer.value.status == 400
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").inner_text().strip() == message
+    screen(page, screenshots, f"30-smartapp-terms-error-{lang}")

@@ -53,7 +53,7 @@ def test_login_page_in_each_language(live_issuer, page, screenshots, language):
     assert password.get_attribute("type") == "password"
 
     page.locator("#login").fill(DEMO_ACTIVE)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url(f"{CUSTOMER_SPACE_REDIRECT}**")
     query = parse_qs(urlsplit(received[-1]).query)
     assert query["state"] == [request.state]
@@ -66,7 +66,7 @@ def test_wrong_password_message_is_announced(live_issuer, page, screenshots):
     page.goto(live_issuer + AuthorizationRequest.customer_space().url())
     page.locator("#login").fill(DEMO_ACTIVE)
     page.locator("#password").fill("not the password")
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     alert = page.locator("[role=alert]")
     assert alert.count() == 1 and alert.inner_text().strip()
     assert_accessible(page, "login-error")

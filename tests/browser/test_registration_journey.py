@@ -22,6 +22,8 @@ from sqlalchemy import select
 from idp.extensions import db
 from idp.models.outbox import OutboxMail
 from tests.browser.conftest import screen
+from tests.browser.steps import JOURNEYS
+from tests.browser.steps import outbox_link
 from tests.flow.registration_steps import GENEROUS
 from tests.oidc import CUSTOMER_SPACE_REDIRECT
 from tests.oidc import DEMO_ACTIVE
@@ -30,37 +32,6 @@ from tests.oidc import exchange_code
 
 CUSTOMER_SPACE_INITIATE_LOGIN = "http://127.0.0.1:5001/login"  # clients/registrations.toml
 
-# One not-yet-activated demo customer per language (README, "Demo data").
-JOURNEYS = {
-    "fr": {
-        "browser": "fr-BE",
-        "email": "sophie.lambert@example.be",
-        "number": "2000000034",
-        "code": "4815162342",
-        "password": "Kangourou sur la plage 77",
-    },
-    "nl": {
-        "browser": "nl-BE",
-        "email": "jan.peeters@example.be",
-        "number": "2000000042",
-        "code": "2718281828",
-        "password": "Fietsen langs het kanaal 58",
-    },
-    "en": {
-        "browser": "en-GB",
-        "email": "oliver.smith@example.be",
-        "number": "2000000067",
-        "code": "1732050807",
-        "password": "Marmalade under the bridge 31",
-    },
-    "de": {
-        "browser": "de-BE",
-        "email": "emma.schmitz@example.be",
-        "number": "2000000059",
-        "code": "1414213562",
-        "password": "Schwalben über dem Rhein 64",
-    },
-}
 # A few key strings only (the catalogues are the translators' business; ids and roles do the
 # rest). English is the message id. German: asserted to be translated, not quoted.
 LOGIN_HEADINGS = {
@@ -84,18 +55,6 @@ def overrides(listening_socket):
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def outbox_link(app: Any, template: str, to: str, key: str = "link") -> str:
-    """The link of the newest ``template`` mail to ``to``, from the outbox table."""
-    with app.app_context():
-        mail = db.session.scalars(
-            select(OutboxMail)
-            .where(OutboxMail.template == template, OutboxMail.to_address == to)
-            .order_by(OutboxMail.id.desc())
-        ).first()
-        assert mail is not None, f"no {template} mail to {to} in the outbox"
-        return str(mail.context[key])
 
 
 def answer_for_client(page: Any, prefix: str, received: list[str]) -> None:
@@ -169,7 +128,7 @@ def log_in_for_a_code(
     ``iss``, the request's ``state``)."""
     page.locator("#password").fill(password)
     page.locator("#login").fill(login)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url(f"{CUSTOMER_SPACE_REDIRECT}?**")
     assert received, "the redirect URI was not answered by the stand-in"
     callback = single(page.url)
@@ -231,7 +190,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     assert page.locator("input[type=hidden][name=uid]").input_value() == uid
     screen(page, screenshots, f"10-register-email-{language}")
     page.locator("#email").fill(email)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url(f"{live_issuer}/register/sent")
     assert_language(page, language)
     assert email in page.locator("main").inner_text()
@@ -252,7 +211,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     screen(page, screenshots, f"12-register-customer-data-{language}")
     page.locator("#customer_number").fill(f"{number[0]} {number[1:4]} {number[4:7]} {number[7:]}")
     page.locator("#activation_code").fill(f"{code[:4]} {code[4:8]} {code[8:]}")
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
 
     # Login and password (product §3.6): the login pre-filled with the e-mail; show/hide works.
     page.wait_for_url(f"{link}/password")
@@ -263,7 +222,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     check_reveal(page, "password")
     check_reveal(page, "confirm")
     screen(page, screenshots, f"13-register-password-{language}")
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
 
     # Confirmation (product §3.7).
     page.wait_for_url(f"{live_issuer}/register/done?t=**")
@@ -311,7 +270,7 @@ def test_the_journey_keeps_the_requested_language_in_a_browser_speaking_another(
     page.wait_for_url("**/register?uid=**")
     seen["email"] = page.locator("html").get_attribute("lang")
     page.locator("#email").fill("jan.peeters@example.be")
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url("**/register/sent")
     seen["sent"] = page.locator("html").get_attribute("lang")
     page.goto(outbox_link(app, "activation", "jan.peeters@example.be"))
@@ -348,7 +307,7 @@ def test_forgot_password_from_the_login_page_to_a_working_login(
     assert_language(page, language)
     screen(page, screenshots, f"21-forgot-password-{language}")
     page.locator("#email").fill(DEMO_ACTIVE)
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
 
     page.wait_for_url(f"{live_issuer}/forgot/sent?kind=password&uid={uid}")
     assert_language(page, language)
@@ -364,7 +323,7 @@ def test_forgot_password_from_the_login_page_to_a_working_login(
     check_reveal(page, "password")
     check_reveal(page, "password_confirm")
     screen(page, screenshots, f"23-reset-password-{language}")
-    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]:not(.link)").click()
 
     page.wait_for_url(f"{live_issuer}/reset/done")
     assert_language(page, language)
