@@ -139,8 +139,15 @@ class Settings:
     activation_rate_limit: str = setting(
         "20/hour", "Customer-data submissions allowed per client IP."
     )
+    activation_number_rate_limit: str = setting(
+        "3/hour",
+        "Wrong activation codes for one customer number before it waits (30 s, doubling); "
+        "the code locks at IDP_ACTIVATION_MAX_FAILURES.",
+    )
     activation_global_rate_limit: str = setting(
-        "500/hour", "Customer-data submissions allowed in total (code-spraying brake)."
+        "500/hour",
+        "Wrong activation codes in total before every submission waits (5 s, doubling to "
+        "5 min); a warning alert is logged from half of it (code-spraying brake).",
     )
     smtp_url: str = setting(
         "",

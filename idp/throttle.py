@@ -15,13 +15,17 @@ Imports the ``limits`` storage interface and idp.config only.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass
 
+from limits import parse
 from limits.storage import Storage
 
 from idp.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def subject_key(subject: str) -> str:
@@ -65,13 +69,17 @@ class GrowingDelay:
 
     def fail(self, subject: str) -> int:
         """Count one failure; the wait it imposes, seconds (0: none yet)."""
+        return self.count_failure(subject)[1]
+
+    def count_failure(self, subject: str) -> tuple[int, int]:
+        """Count one failure; the failures remembered now, and the wait they impose."""
         count, wait = self._keys(subject)
         failures = self.storage.incr(count, self.memory)
         delay = self.delay_after(failures)
         if delay:
             self.storage.clear(wait)  # a new marker: its expiry is the new wait
             self.storage.incr(wait, delay)
-        return delay
+        return failures, delay
 
     def forget(self, subject: str) -> None:
         """Start over (a success, a password reset)."""
@@ -92,4 +100,82 @@ def login_delays(storage: Storage, settings: Settings) -> GrowingDelay:
         first=min(LOGIN_FIRST_WAIT, settings.login_max_delay),
         cap=settings.login_max_delay,
         memory=LOGIN_MEMORY,
+    )
+
+
+CODE_FIRST_WAIT = 30  # seconds, per customer number
+CODE_MAX_WAIT = 3600
+EVERYONE_FIRST_WAIT = 5  # seconds, for every submission once the brake is on
+EVERYONE_MAX_WAIT = 300
+EVERYONE = "everyone"
+
+
+@dataclass(frozen=True)
+class CodeGuesses:
+    """Wrong activation codes, counted per customer number and in total (issue #8 finding 8).
+
+    A new source address continues where the per-IP limit stopped the last one, so the
+    counters follow what is guessed, not who guesses: past ``activation_number_rate_limit``
+    wrong codes for one number, that number waits (growing); past
+    ``activation_global_rate_limit`` wrong codes in total, every submission waits (growing,
+    short: the brake must not become a lockout of everyone) and, from half of it on, a
+    warning alert is logged (and counted) so that operators see the spraying rise.
+    Unknown numbers count like known ones: a wait reveals nothing about a number.
+    """
+
+    per_number: GrowingDelay
+    everyone: GrowingDelay
+    alert_at: int
+
+    def wait_left(self, number: str) -> int:
+        """Whole seconds before a code may be checked for ``number`` (0: now)."""
+        return max(self.per_number.wait_left(number), self.everyone.wait_left(EVERYONE))
+
+    def wrong(self, number: str) -> None:
+        """One wrong (or locked) code for ``number``."""
+        self.per_number.fail(number)
+        failures, delay = self.everyone.count_failure(EVERYONE)
+        if failures == self.alert_at or failures == self.everyone.free + 1:
+            alert_code_spraying(failures, self.everyone, braking=delay > 0)
+
+    def right(self, number: str) -> None:
+        """The right code for ``number``: its own count starts over (the total does not)."""
+        self.per_number.forget(number)
+
+
+def alert_code_spraying(failures: int, everyone: GrowingDelay, *, braking: bool) -> None:
+    """The alert of a rising rate of wrong activation codes: a warning record (operators'
+    log alerting picks up the logger ``idp.throttle`` at WARNING)."""
+    log.warning(
+        "activation code spraying: %d wrong activation codes within %d s (brake at %d)%s",
+        failures,
+        everyone.memory,
+        everyone.free,
+        "; every submission now waits" if braking else "",
+        extra={"alert": "activation_code_spraying", "wrong_codes": failures},
+    )
+
+
+def code_guesses(storage: Storage, settings: Settings) -> CodeGuesses:
+    """The activation-code counters of these settings."""
+    per_number = parse(settings.activation_number_rate_limit)
+    everyone = parse(settings.activation_global_rate_limit)
+    return CodeGuesses(
+        GrowingDelay(
+            storage,
+            "activation-number",
+            free=per_number.amount,
+            first=CODE_FIRST_WAIT,
+            cap=CODE_MAX_WAIT,
+            memory=per_number.get_expiry(),
+        ),
+        GrowingDelay(
+            storage,
+            "activation-everyone",
+            free=everyone.amount,
+            first=EVERYONE_FIRST_WAIT,
+            cap=EVERYONE_MAX_WAIT,
+            memory=everyone.get_expiry(),
+        ),
+        alert_at=max(1, everyone.amount // 2),
     )

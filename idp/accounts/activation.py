@@ -11,7 +11,6 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from idp.accounts.activation_codes import code_matches
 from idp.accounts.activation_codes import spend_equal_time
@@ -64,47 +63,55 @@ def verify_activation(
 
     Every check of a code first takes one attempt with a conditional UPDATE, so parallel
     guesses never exceed ``activation_max_failures``; a right code gives the attempts back.
-    Past the limit the code is locked (``activation_locked_at``) until billing re-imports it.
-    An already-activated customer has no code left to check (it is void): the number alone
-    decides, which product §3.5 asks for. Codes are compared by their keyed hash
-    (``activation_codes``); unknown numbers cost one keyed hash too.
+    Past the limit the code is locked (``activation_locked_at``) until billing re-imports it,
+    and LOCKED is said only to the caller: the page says the one generic mismatch (issue #8
+    finding 2), and a locked code stays locked even when the right code is typed.
+
+    ALREADY_ACTIVATED needs the right code too: an activated customer keeps the keyed hash of
+    its used code (void: ``activated_at`` forbids a second account) so that whoever holds the
+    invoice, and only they, hears "this customer already has an account". Every path does the
+    same work whatever the number: one conditional UPDATE, one SELECT, one keyed hash (OWASP
+    ASVS 5.0 V6.3.8: no enumeration by answer or by time).
     """
     number = normalise_customer_number(customer_number)
     code = normalise_activation_code(code)
     keyring = load_activation_keys(settings.path(settings.keys_dir))
+    taken = _take_attempt(session, number, settings)
     customer = session.scalar(select(Customer).where(Customer.number == number))
-    if customer is not None and customer.activated_at is not None:
-        raise Refused(Refusal.ALREADY_ACTIVATED)
-    if customer is None or customer.activation_code_hash is None:
+    stored = customer.activation_code_hash if customer is not None else None
+    if customer is None or stored is None:
         spend_equal_time(keyring, number, code)
         raise Refused(Refusal.WRONG_CUSTOMER_DATA)
-    if not _take_attempt(session, customer, settings):
+    if taken is None:
         spend_equal_time(keyring, number, code)
+        customer.activation_locked_at = customer.activation_locked_at or utcnow()
         raise Refused(Refusal.LOCKED)
-    if not code_matches(keyring, customer.activation_code_hash, number, code, settings):
-        if customer.failed_activations >= settings.activation_max_failures:
+    if not code_matches(keyring, stored, number, code, settings):
+        if taken >= settings.activation_max_failures:
             customer.activation_locked_at = customer.activation_locked_at or utcnow()
         raise Refused(Refusal.WRONG_CUSTOMER_DATA)
     customer.failed_activations = 0
+    if customer.activated_at is not None:
+        raise Refused(Refusal.ALREADY_ACTIVATED)
     return customer
 
 
-def _take_attempt(session: DbSession, customer: Customer, settings: Settings) -> bool:
-    """Count one failure in advance, atomically; False when the code is already locked."""
-    taken = session.execute(
+def _take_attempt(session: DbSession, number: str, settings: Settings) -> int | None:
+    """Count one failure in advance, atomically, for a customer that has a code; the failures
+    counted now, or None when the code is locked (or there is no such code): the same
+    statement whether or not the number exists."""
+    taken: int | None = session.execute(
         update(Customer)
         .where(
-            Customer.id == customer.id,
+            Customer.number == number,
+            Customer.activation_code_hash.is_not(None),
             Customer.failed_activations < settings.activation_max_failures,
         )
         .values(failed_activations=Customer.failed_activations + 1)
         .returning(Customer.failed_activations)
+        .execution_options(synchronize_session="fetch")
     ).scalar()
-    if taken is None:
-        customer.activation_locked_at = customer.activation_locked_at or utcnow()
-        return False
-    set_committed_value(customer, "failed_activations", taken)
-    return True
+    return taken
 
 
 def create_account(
@@ -169,7 +176,7 @@ def add_account(
     claimed = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.activated_at.is_(None))
-        .values(activated_at=utcnow(), activation_code_hash=None)
+        .values(activated_at=utcnow())  # the code's hash stays: see verify_activation
         .execution_options(synchronize_session="fetch")
     )
     if rowcount(claimed) != 1:

@@ -95,6 +95,7 @@ def erase_account(session: DbSession, account: Account, settings: Settings) -> s
     # Unlinked and no longer "activated": a new code from billing can link it again.
     for customer in account.customers:
         customer.activated_at = None
+        customer.activation_code_hash = None  # the used code stays void
     account.customers.clear()
     session.execute(
         delete(RegistrationRequest).where(

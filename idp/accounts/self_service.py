@@ -228,13 +228,11 @@ def link_customer(
         session.commit()
         if refused.reason is Refusal.ALREADY_ACTIVATED and mine:
             raise Refused(Refusal.ALREADY_LINKED) from None
-        if refused.reason is Refusal.LOCKED:
-            raise Refused(Refusal.LOCKED) from None
-        raise Refused(Refusal.WRONG_CUSTOMER_DATA) from None
+        raise Refused(Refusal.WRONG_CUSTOMER_DATA) from None  # a locked code too (finding 2)
     claimed = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.activated_at.is_(None))
-        .values(activated_at=utcnow(), activation_code_hash=None)
+        .values(activated_at=utcnow())  # the used code's hash stays (verify_activation)
         .execution_options(synchronize_session="fetch")
     )
     if rowcount(claimed) != 1:  # a parallel registration took it first

@@ -53,6 +53,10 @@ from idp.oauth.sso import cookie_name
 from idp.oauth.sso import note_use
 from idp.views import browser_op_session
 from idp.views import remember_interaction
+from idp.views.code_guesses import guesses
+from idp.views.code_guesses import wait_message
+from idp.views.code_guesses import with_retry_after
+from idp.views.messages import customer_data_mismatch
 from idp.views.messages import field_message
 from idp.views.messages import password_refusal_messages
 
@@ -219,26 +223,30 @@ def customers(op_session: OpSession) -> Response:
         "customer_number": field_message(number.error),
         "activation_code": field_message(code.error),
     }
-    if not any(errors.values()):
-        try:
-            link_customer(db.session, op_session.account_id, number.value, code.value, _settings())
-            return _done("linked")
-        except Refused as refused:
-            errors["link"] = _link_message(refused.reason)
-    return _account_page(op_session, 400, errors=errors, values=values)
+    if any(errors.values()):
+        return _account_page(op_session, 400, errors=errors, values=values)
+    counters = guesses()  # the registration page's counters: one budget per number
+    wait = counters.wait_left(number.value)
+    if wait:
+        errors["link"] = wait_message(wait)
+        return with_retry_after(_account_page(op_session, 429, errors=errors, values=values), wait)
+    try:
+        link_customer(db.session, op_session.account_id, number.value, code.value, _settings())
+    except Refused as refused:
+        if refused.reason is Refusal.ALREADY_LINKED:
+            counters.right(number.value)
+        else:
+            counters.wrong(number.value)
+        errors["link"] = _link_message(refused.reason)
+        return _account_page(op_session, 400, errors=errors, values=values)
+    counters.right(number.value)
+    return _done("linked")
 
 
 def _link_message(reason: Refusal) -> str:
     if reason is Refusal.ALREADY_LINKED:
         return _("This customer number is already linked to your account.")
-    if reason is Refusal.LOCKED:
-        return _(
-            "Too many wrong activation codes were entered for this customer number: its "
-            "code is blocked. Contact us to receive a new one."
-        )
-    return _(
-        "This customer number and activation code do not match. Check them on your latest invoice."
-    )
+    return customer_data_mismatch()
 
 
 @bp.post("/account/sign-out")

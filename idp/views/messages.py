@@ -149,3 +149,12 @@ def strength_advice(strength: Strength) -> list[str]:
 def weak_password_message(strength: Strength) -> str:
     """Why a password the estimator scores too low is refused, with its advice."""
     return " ".join([_("This password is too easy to guess."), *strength_advice(strength)])
+
+
+def customer_data_mismatch() -> str:
+    """The one answer to an unknown number, a wrong code and a locked code (issue #8 finding
+    2): the locked state is said as the help, never as a verdict on this number."""
+    return _(
+        "This customer number and activation code do not match. Check them on your latest "
+        "invoice. After several wrong codes the code is blocked: contact us to receive a new one."
+    )

@@ -35,17 +35,17 @@ from tests.flow.registration_steps import english
 from tests.flow.registration_steps import in_parallel
 from tests.flow.registration_steps import mails
 from tests.flow.registration_steps import new_link
+from tests.flow.registration_steps import register
 from tests.flow.registration_steps import submit_customer
 from tests.flow.registration_steps import uses_of
 from tests.flow.registration_steps import verify
-from tests.oidc import DEMO_ACTIVE
 from tests.oidc import ISSUER
 
 NEW = "nouvelle.cliente@example.be"
 GENERIC = (
-    "This customer number and activation code do not match. Check them on your latest invoice."
+    "This customer number and activation code do not match. Check them on your latest "
+    "invoice. After several wrong codes the code is blocked: contact us to receive a new one."
 )
-LOCKED = "its code is blocked"
 DEMO_LOGIN_LINK = f"{ISSUER}/start-login?login_hint=demo.actif%40example.be"
 OWN_WORDS = "your login, your e-mail address or your customer"
 
@@ -144,7 +144,9 @@ def test_wrong_number_and_wrong_code_get_one_generic_message(app, browser):
     assert customer(app, NEW_CUSTOMER).failed_activations == 1
 
 
-@pytest.mark.settings(registration_link_max_uses=10)
+# The number's growing waits (tests/flow/test_activation_spraying.py) are widened here: this
+# test is about the lock behind them.
+@pytest.mark.settings(registration_link_max_uses=10, activation_number_rate_limit="10/hour")
 def test_the_code_locks_after_five_failures(app, browser, link):
     for n in range(5):
         response = submit_customer(browser, link, NEW_CUSTOMER, f"100000000{n}")
@@ -152,14 +154,17 @@ def test_the_code_locks_after_five_failures(app, browser, link):
     locked = customer(app, NEW_CUSTOMER)
     assert locked.failed_activations == 5 and locked.activation_locked_at is not None
     response = submit_customer(browser, link, NEW_CUSTOMER, NEW_CODE)  # even the right code
-    assert response.status_code == 400 and LOCKED in response.text
-    assert customer(app, NEW_CUSTOMER).activated_at is None
+    # Issue #8 finding 2: the generic answer, not "blocked" (which would confirm the number);
+    # the lock holds.
+    assert response.status_code == 400 and alert_texts(response.text) == [GENERIC]
+    still = customer(app, NEW_CUSTOMER)
+    assert still.activated_at is None and still.activation_locked_at == locked.activation_locked_at
     assert browser.get(link + "/password").status_code == 303  # back to the customer data
     # Another customer is not affected.
     assert submit_customer(browser, link, OTHER_CUSTOMER, OTHER_CODE).status_code == 303
 
 
-@pytest.mark.settings(registration_link_max_uses=10)
+@pytest.mark.settings(registration_link_max_uses=10, activation_number_rate_limit="10/hour")
 def test_a_right_code_resets_the_failures(app, browser, link):
     for n in range(4):
         submit_customer(browser, link, NEW_CUSTOMER, f"100000000{n}")
@@ -186,8 +191,9 @@ def test_parallel_guesses_never_pass_the_lockout(app, browser, link):
         )
     results = in_parallel(prepared)
     assert all(getattr(r, "status_code", None) == 400 for r in results), results
-    assert sum(LOCKED in r.text for r in results) == 3
-    assert customer(app, NEW_CUSTOMER).failed_activations == 5
+    assert all(alert_texts(r.text) == [GENERIC] for r in results)
+    locked = customer(app, NEW_CUSTOMER)
+    assert locked.failed_activations == 5 and locked.activation_locked_at is not None
 
 
 SPRAY = ["2000000042", "2000000059", "2000000067", "2000000075"]
@@ -205,38 +211,67 @@ def test_spraying_one_code_hits_the_per_ip_limit(app, browser, link):
 
 @pytest.mark.settings(activation_global_rate_limit="3/hour", registration_link_max_uses=10)
 def test_spraying_from_many_addresses_hits_the_global_limit(app, browser, link):
+    """Past three wrong codes in total every submission waits (issue #8 finding 8; more in
+    tests/flow/test_activation_spraying.py)."""
     statuses = [
         submit_customer(
             browser, link, number, "1234567890", environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}
         ).status_code
-        for n, number in enumerate(SPRAY)
+        for n, number in enumerate([*SPRAY, NEW_CUSTOMER])
     ]
-    assert statuses == [400, 400, 400, 429]
+    assert statuses == [400, 400, 400, 400, 429]
 
 
-def test_an_activated_customer_gets_the_already_has_an_account_answer(app, browser, link):
+def test_an_activated_number_with_any_code_gets_the_generic_answer(app, browser, link):
+    """Issue #8 finding 2: customer number 2000000018 with any code used to answer 409 "this
+    customer already has an account" — to anyone. Without the right code it is the generic
+    mismatch, and the owner gets no mail."""
     response = submit_customer(browser, link, ACTIVATED_CUSTOMER, "1234567890")
+    assert response.status_code == 400 and alert_texts(response.text) == [GENERIC]
+    assert "already has an account" not in response.text
+    assert mails(app, "customer_already_activated") == []
+
+
+@pytest.fixture
+def owned(app) -> str:
+    """NEW_CUSTOMER activated through a registration (its used code kept as a keyed hash);
+    returns the owner's address."""
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.200"  # its own registration-mail budget
+    accept_cookies(owner)
+    assert register(app, owner, "owner@example.be").status_code == 303
+    return "owner@example.be"
+
+
+def test_the_already_has_an_account_answer_comes_after_the_right_code(app, browser, owned):
+    """product §3.5 with issue #8 finding 2: whoever proves the code hears "log in or reset your
+    password", and the owner is told by mail; a wrong code gets the generic answer."""
+    link = new_link(app, browser, NEW)
+    wrong = submit_customer(browser, link, NEW_CUSTOMER, "1234567890")
+    assert wrong.status_code == 400 and alert_texts(wrong.text) == [GENERIC]
+    assert mails(app, "customer_already_activated") == []
+    response = submit_customer(browser, link, NEW_CUSTOMER, NEW_CODE)
     assert response.status_code == 409
     assert "This customer already has an account" in response.text
     assert f'href="{ISSUER}/forgot/password"' in response.text
     assert 'href="http://127.0.0.1:5001/login?iss=' in response.text  # log in
     (mail,) = mails(app, "customer_already_activated")
-    assert mail.to_address == DEMO_ACTIVE and mail.language == "fr"
+    assert mail.to_address == owned
     assert mail.context == {
-        "login": DEMO_ACTIVE,
-        "login_link": DEMO_LOGIN_LINK,
+        "login": owned,
+        "login_link": f"{ISSUER}/start-login?login_hint=owner%40example.be",
         "reset_link": f"{ISSUER}/forgot/password",
     }
     with app.app_context():
-        row = db.session.scalar(select(RegistrationRequest))
-        assert row.customer_id is None and row.uses == 1
+        row = db.session.scalar(select(RegistrationRequest).where(RegistrationRequest.email == NEW))
+        assert row.customer_id is None and row.uses == 2
 
 
 @pytest.mark.settings(registration_rate_limit="1/hour", registration_link_max_uses=10)
-def test_the_owner_is_not_flooded_with_mails(app, browser):
+def test_the_owner_is_not_flooded_with_mails(app, browser, owned):
     link = new_link(app, browser, NEW)
     for _ in range(3):
-        assert submit_customer(browser, link, ACTIVATED_CUSTOMER, "1234567890").status_code == 409
+        assert submit_customer(browser, link, NEW_CUSTOMER, NEW_CODE).status_code == 409
     assert len(mails(app, "customer_already_activated")) == 1
 
 
@@ -364,7 +399,9 @@ def test_the_account_is_created_in_one_transaction(app, browser, link):
         row = db.session.scalar(select(RegistrationRequest))
         assert row.consumed_at is not None
     activated = customer(app, NEW_CUSTOMER)
-    assert activated.activated_at is not None and activated.activation_code_hash is None
+    # The used code is void (activated_at) but its keyed hash stays: it alone earns the
+    # "already has an account" answer (issue #8 finding 2).
+    assert activated.activated_at is not None and activated.activation_code_hash is not None
     (welcome,) = mails(app, "welcome")
     assert welcome.to_address == NEW
     assert welcome.context == {

@@ -93,12 +93,25 @@ AUTHORIZATION = st.one_of(
 )
 
 
+ORIGIN = st.one_of(
+    st.none(),
+    st.sampled_from(["http://127.0.0.1:49152", "http://localhost", "null", "https://evil.example"]),
+    HEADER_VALUE,
+)
+
+
 def routes(app: Any) -> list[tuple[str, Any]]:
-    """(method, rule) for every endpoint the application serves."""
+    """(method, rule) for every endpoint the application serves; OPTIONS where a view answers
+    it itself (CORS preflights), not Flask's automatic answer."""
     found = [
         (method, rule)
         for rule in app.url_map.iter_rules()
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS)
+    ] + [
+        ("OPTIONS", rule)
+        for rule in app.url_map.iter_rules()
+        if "OPTIONS" in (rule.methods or set())
+        and not getattr(rule, "provide_automatic_options", True)
     ]
     return sorted(found, key=lambda pair: (pair[1].rule, pair[0]))
 
@@ -157,6 +170,9 @@ def request_for(method: str, rule: Any, draw: Any, genuine: dict[str, Any]) -> d
         environ["QUERY_STRING"] = draw(st.binary(max_size=60)).decode("latin-1")
         query = []
     headers = {"Accept-Language": draw(HEADER_VALUE)}
+    origin = draw(ORIGIN)
+    if origin is not None:
+        headers["Origin"] = origin
     authorization = draw(AUTHORIZATION)
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -191,12 +207,17 @@ def body_for(draw: Any, genuine: dict[str, Any], sent: list[str]) -> dict[str, A
     return {"data": urlencode(pairs), "content_type": "application/x-www-form-urlencoded"}
 
 
-def check_answer(response: Any, sent: list[str]) -> None:
+def check_answer(response: Any, sent: list[str], request_origin: str | None) -> None:
     """No 5xx, no split header, no unescaped reflection in a page."""
     assert response.status_code < 500, (response.status_code, response.text[:500])
     for name, value in response.headers.items():
         assert "\r" not in value and "\n" not in value, (name, value)
     assert not any("injected" in c for c in response.headers.getlist("Set-Cookie"))
+    allowed = response.headers.get("Access-Control-Allow-Origin")
+    if allowed is not None:  # CORS: never a wildcard with credentials, else the caller's origin
+        credentials = response.headers.get("Access-Control-Allow-Credentials") == "true"
+        assert allowed != "*" or not credentials
+        assert allowed == "*" or allowed == request_origin, (allowed, request_origin)
     location = response.headers.get("Location", "")
     assert not any(c in location for c in ' <>"\x00'), location
     if response.mimetype == "text/html":
@@ -219,7 +240,7 @@ def fuzzer(method: str, rule: Any, genuine: dict[str, Any]) -> Any:
         note(f"{request['method']} {request['path'][:300]}")
         count("fuzz request")
         with genuine["browser"].open(**request) as response:  # closes static files' streams
-            check_answer(response, sent)
+            check_answer(response, sent, request["headers"].get("Origin"))
 
     return fuzz
 

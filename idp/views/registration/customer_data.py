@@ -12,7 +12,6 @@ from flask import redirect
 from flask import request
 from flask import session
 from flask import url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp import audit
@@ -25,8 +24,12 @@ from idp.audit import Event
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.models.registration import RegistrationRequest
+from idp.views.code_guesses import guesses
+from idp.views.code_guesses import wait_message
+from idp.views.code_guesses import with_retry_after
 from idp.views.cookies import cookie_notice_required
 from idp.views.mail_limits import allow_mail
+from idp.views.messages import customer_data_mismatch
 from idp.views.messages import field_message
 from idp.views.rate_limits import form_again
 from idp.views.registration.pages import STEP_KEY
@@ -40,10 +43,6 @@ from idp.views.registration.pages import settings
 
 def _activation_limit() -> str:
     return settings().activation_rate_limit
-
-
-def _activation_global_limit() -> str:
-    return settings().activation_global_rate_limit
 
 
 def _may_alert_owner(address: str) -> bool:
@@ -92,12 +91,6 @@ def _customer_form_again(message: str) -> Response | None:
 
 @bp.post("/register/<token>")
 @limiter.limit(_activation_limit, methods=["POST"], on_breach=form_again(_customer_form_again))
-@limiter.limit(
-    _activation_global_limit,
-    key_func=lambda: "global",
-    methods=["POST"],
-    on_breach=form_again(_customer_form_again),
-)
 @cookie_notice_required
 def submit_customer_data_page(token: str) -> Response:
     """One use of the link when both fields are well-formed; a wrong number or code gets one
@@ -112,6 +105,11 @@ def submit_customer_data_page(token: str) -> Response:
             "activation_code": field_message(code.error),
         }
         return _activate_page(token, row, 400, values=values, errors=errors)
+    counters = guesses()
+    wait = counters.wait_left(number.value)
+    if wait:  # issue #8 finding 8: before the code is checked; the link's use is kept
+        waiting = _activate_page(token, row, 429, values=values, error=wait_message(wait))
+        return with_retry_after(waiting, wait)
     try:
         verified = submit_customer_data(
             db.session, token, number.value, code.value, settings(), may_mail=_may_alert_owner
@@ -119,7 +117,11 @@ def submit_customer_data_page(token: str) -> Response:
     except Refused as refused:
         if refused.reason in (Refusal.WRONG_CUSTOMER_DATA, Refusal.LOCKED):
             audit.event(Event.ACTIVATION_FAILED, client_id=row.client_id, reason=refused.reason)
+            counters.wrong(number.value)
+        elif refused.reason is Refusal.ALREADY_ACTIVATED:
+            counters.right(number.value)
         return _refused_page(token, row, refused, values)
+    counters.right(number.value)
     audit.event(Event.ACTIVATION_SUCCEEDED, client_id=row.client_id)
     session[STEP_KEY] = [verified.request_id, verified.verified_at]
     return redirect(url_for(".password", token=token), code=303)
@@ -133,16 +135,8 @@ def _refused_page(
         return already_activated(row)
     if refused.reason is Refusal.DEAD_LINK:
         return dead_link()
-    if refused.reason is Refusal.WRONG_CUSTOMER_DATA and uses_left <= 0:
+    if uses_left <= 0:  # WRONG_CUSTOMER_DATA or LOCKED: the same dead end
         return dead_link(wrong_code=True)
-    if refused.reason is Refusal.LOCKED:
-        message = _(
-            "Too many wrong activation codes were entered for this customer number: its "
-            "code is blocked. Contact us to receive a new one."
-        )
-    else:
-        message = _(
-            "This customer number and activation code do not match. Check them on "
-            "your latest invoice."
-        )
+    # WRONG_CUSTOMER_DATA and LOCKED: one answer (issue #8 finding 2).
+    message = customer_data_mismatch()
     return _activate_page(token, row, 400, values=values, error=message, uses_left=uses_left)
