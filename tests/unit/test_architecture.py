@@ -174,6 +174,7 @@ VIEW_HELPERS = (
     "idp.views.mail_limits",
     "idp.views.device_cookie",
     "idp.views.rate_limits",
+    "idp.views.code_guesses",
 )
 # Known exceptions, each with its reason.
 EXCEPTIONS = {
