@@ -40,6 +40,14 @@ SECURITY_EVENTS = Counter(
     "Audit events (login_succeeded, login_failed, login_throttled, refresh_reuse, ...).",
     ["event"],
 )
+WRONG_ACTIVATION_CODES = Counter(
+    "idp_activation_wrong_codes_total",
+    "Wrong (or locked) activation codes submitted; a rising rate is code spraying.",
+)
+SPRAYING_ALERTS = Counter(
+    "idp_activation_spraying_alerts_total",
+    "Wrong activation codes reached half of IDP_ACTIVATION_GLOBAL_RATE_LIMIT, or all of it.",
+)
 TOKENS = Counter("idp_tokens_issued_total", "Token responses issued by grant type.", ["grant_type"])
 DATABASE_ERRORS = Counter(
     "idp_database_errors_total", "Requests answered 503 because the database was unreachable."

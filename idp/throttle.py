@@ -9,7 +9,7 @@ failed attempt for a period of time that increases as the account approaches its
 allowance"), and OWASP ASVS 5.0 V6.3.1 asks instead of a hard lockout.
 
 Subjects are hashed before they reach the store: it never holds a login or a number.
-Imports the ``limits`` storage interface and idp.config only.
+Imports the ``limits`` storage interface, idp.config and idp.metrics only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from limits import parse
 from limits.storage import Storage
 
 from idp.config import Settings
+from idp.metrics import SPRAYING_ALERTS
+from idp.metrics import WRONG_ACTIVATION_CODES
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ class CodeGuesses:
 
     def wrong(self, number: str) -> None:
         """One wrong (or locked) code for ``number``."""
+        WRONG_ACTIVATION_CODES.inc()
         self.per_number.fail(number)
         failures, delay = self.everyone.count_failure(EVERYONE)
         if failures == self.alert_at or failures == self.everyone.free + 1:
@@ -145,7 +148,9 @@ class CodeGuesses:
 
 def alert_code_spraying(failures: int, everyone: GrowingDelay, *, braking: bool) -> None:
     """The alert of a rising rate of wrong activation codes: a warning record (operators'
-    log alerting picks up the logger ``idp.throttle`` at WARNING)."""
+    log alerting picks up the logger ``idp.throttle`` at WARNING) and
+    ``idp_activation_spraying_alerts_total``."""
+    SPRAYING_ALERTS.inc()
     log.warning(
         "activation code spraying: %d wrong activation codes within %d s (brake at %d)%s",
         failures,

@@ -1,7 +1,7 @@
 """The activation-code counters (idp.throttle.CodeGuesses) for the pages that check a code:
 the registration's customer-data step and the account page's "link a customer number".
 
-Imports flask, flask_babel, idp.extensions (the limiter's store) and idp.throttle.
+Imports flask, flask_babel, idp.ratelimit (the limiter's store) and idp.throttle.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from flask import current_app
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from idp.extensions import limiter
+from idp.ratelimit import counter_store
 from idp.throttle import CodeGuesses
 from idp.throttle import code_guesses
 
 
 def guesses() -> CodeGuesses:
     """The counters, in the rate-limit store (Redis in production: shared by every worker)."""
-    return code_guesses(limiter.limiter.storage, current_app.config["IDP"])
+    return code_guesses(counter_store(), current_app.config["IDP"])
 
 
 def wait_message(seconds: int) -> str:

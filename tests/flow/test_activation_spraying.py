@@ -28,6 +28,13 @@ UNKNOWN = "2999999990"
 ALERT = "activation code spraying"
 
 
+def metric(name: str) -> float:
+    """A counter's value in this process (prometheus_client's default registry)."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
 @pytest.fixture
 def browser(app) -> Any:
     """An English-reading browser past the cookie notice."""
@@ -104,6 +111,8 @@ def test_spraying_numbers_from_many_addresses_brakes_everyone_and_alerts(
     and no address reaches its own limit, but the total does. From half of it a warning
     alert is logged; past it every submission waits a little (not an hour-long lockout)."""
     caplog.set_level(logging.WARNING, logger="idp.throttle")
+    alerts_before = metric("idp_activation_spraying_alerts_total")
+    wrong_before = metric("idp_activation_wrong_codes_total")
     sprayed = [f"29{i:08d}" for i in range(6)] + [OTHER_CUSTOMER]
     statuses = [
         behind_proxy(browser, link, number, "1234567890", f"198.51.100.{i + 1}").status_code
@@ -114,6 +123,8 @@ def test_spraying_numbers_from_many_addresses_brakes_everyone_and_alerts(
     assert [r.levelno for r in alerts] == [logging.WARNING, logging.WARNING]
     assert "3 wrong activation codes" in alerts[0].getMessage()
     assert "every submission now waits" in alerts[1].getMessage()
+    assert metric("idp_activation_spraying_alerts_total") == alerts_before + 2
+    assert metric("idp_activation_wrong_codes_total") == wrong_before + 7
     braked = behind_proxy(browser, link, NEW_CUSTOMER, NEW_CODE, "198.51.100.200")
     assert braked.status_code == 429
     assert "5 seconds" in braked.text

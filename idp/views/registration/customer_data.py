@@ -108,6 +108,7 @@ def submit_customer_data_page(token: str) -> Response:
     counters = guesses()
     wait = counters.wait_left(number.value)
     if wait:  # issue #8 finding 8: before the code is checked; the link's use is kept
+        audit.event(Event.THROTTLED, client_id=row.client_id, reason="activation_code_wait")
         waiting = _activate_page(token, row, 429, values=values, error=wait_message(wait))
         return with_retry_after(waiting, wait)
     try:
