@@ -93,7 +93,7 @@ def test_registration_ends_with_the_authorization_response(app, test_client):
 
 
 def test_without_prompt_create_the_confirmation_keeps_the_initiate_login(app, test_client):
-    """SPEC §3.7 for the login page's "No account yet?": back to the app's login screen."""
+    """product §3.7 for the login page's "No account yet?": back to the app's login screen."""
     uid = start(test_client, AuthorizationRequest())
     accept_cookies(test_client)
     link = new_link(app, test_client, EMAIL, uid)
