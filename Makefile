@@ -6,6 +6,8 @@
 #   make bench  measure the provider served by `make serve` on loopback
 #   make bench-import  time `idp customers import` on a generated file (CUSTOMERS=100000)
 
+# Python 3.11, 3.12 or 3.13 (setup.cfg python_requires); another version gets its own venv:
+#   make test PYTHON=python3.13 VENV=.venv-3.13
 PYTHON  ?= python3.11
 VENV    ?= .venv
 BIN     := $(VENV)/bin
