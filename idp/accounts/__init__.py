@@ -16,6 +16,8 @@ never authlib.
   ``end_sessions``, ``end_account_sessions``).
 - Reads (``find_*``, ``open_*``) leave the transaction as they found it.
 - Views and commands never commit or roll back around an accounts call.
+- ``idp.accounts.transactions.ends_transaction`` writes the rule once: a service whose whole
+  body is one unit of work wears it instead of its own commit and rollback.
 
 **Refusals: one shape.** Every "no" is ``idp.accounts.refusals.Refused`` carrying a
 ``Refusal`` member (and, where the page needs them, the password policy's reasons or the uses

@@ -23,6 +23,7 @@ from idp.accounts.refusals import Refused
 from idp.accounts.registration import MAX_SECRET
 from idp.accounts.registration import account_of_customer
 from idp.accounts.registration import find_link
+from idp.accounts.transactions import ends_transaction
 from idp.config import Settings
 from idp.mail.links import login_link
 from idp.mail.outbox import enqueue
@@ -66,6 +67,7 @@ def password_refusals(
     return check_password_policy(password, settings, tuple(w for w in words if w))
 
 
+@ends_transaction
 def complete_registration(
     session: DbSession,
     token: str,
@@ -79,18 +81,6 @@ def complete_registration(
     link consumed, the "welcome" mail. Parallel creations make one account; the others are
     refused ``ALREADY_ACTIVATED`` (never a partial account). Raises Refused: DEAD_LINK,
     ALREADY_ACTIVATED, PASSWORD_REFUSED (with the policy's reasons), LOGIN_TAKEN."""
-    try:
-        created = _complete(session, token, login, password, language, settings)
-    except Refused:
-        session.rollback()
-        raise
-    session.commit()
-    return created
-
-
-def _complete(
-    session: DbSession, token: str, login: str, password: str, language: str, settings: Settings
-) -> Created:
     request = open_password_step(session, token, settings)
     customer = session.get(Customer, request.customer_id)
     if customer is None:

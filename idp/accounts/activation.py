@@ -19,6 +19,7 @@ from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
+from idp.accounts.transactions import ends_transaction
 from idp.activation_keys import load_activation_keys
 from idp.config import Settings
 from idp.models.account import Account
@@ -114,35 +115,6 @@ def _take_attempt(session: DbSession, number: str, settings: Settings) -> int | 
     return taken
 
 
-def create_account(
-    session: DbSession,
-    *,
-    login: str,
-    email: str,
-    password: str,
-    customer_number: str,
-    language: str | None,
-    settings: Settings,
-) -> Account:
-    """Create an account for a customer (the ``accounts create`` command, the demo data) and
-    commit it; raises Refused (nothing written) as ``add_account`` does."""
-    try:
-        account = add_account(
-            session,
-            login=login,
-            email=email,
-            password=password,
-            customer_number=customer_number,
-            language=language,
-            settings=settings,
-        )
-    except Refused:
-        session.rollback()
-        raise
-    session.commit()
-    return account
-
-
 def add_account(
     session: DbSession,
     *,
@@ -192,3 +164,8 @@ def add_account(
     session.add(account)
     session.flush()
     return account
+
+
+create_account = ends_transaction(add_account)
+"""Create an account for a customer and commit it (the ``accounts create`` command, the demo
+data); raises Refused, nothing written, as ``add_account`` does."""

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.sql import Select
 
+from idp.accounts.transactions import ends_transaction
 from idp.models.account import Account
 from idp.models.account import AccountCustomer
 from idp.models.base import DbSession
@@ -61,23 +62,18 @@ class CursorAhead(ValueError):
     """The cursor is past the journal's end (a database restored from an older backup?)."""
 
 
+@ends_transaction
 def record_changes(session: DbSession) -> int:
     """Append to the journal what changed since the last export and commit; return how many
     events."""
     connection = session.connection()
-    try:
-        serialise(connection, "idp billing export", EVENT)
-        now = bindparam("now", utcnow(), type_=UTCDateTime())
-        count = (
-            _record_gone(connection, now)
-            + _record_new(connection, now)
-            + _record_renamed(connection, now)
-        )
-    except Exception:
-        session.rollback()
-        raise
-    session.commit()
-    return count
+    serialise(connection, "idp billing export", EVENT)
+    now = bindparam("now", utcnow(), type_=UTCDateTime())
+    return (
+        _record_gone(connection, now)
+        + _record_new(connection, now)
+        + _record_renamed(connection, now)
+    )
 
 
 def last_seq(session: DbSession) -> int:

@@ -47,6 +47,7 @@ from idp.accounts.customer_file import Row
 from idp.accounts.customer_file import read_rows
 from idp.accounts.customer_removal import Removal
 from idp.accounts.customer_removal import remove_absent
+from idp.accounts.transactions import ends_transaction
 from idp.activation_keys import ActivationKeyring
 from idp.activation_keys import load_activation_keys
 from idp.config import Settings
@@ -99,6 +100,7 @@ class CustomerData:
     fingerprint: str
 
 
+@ends_transaction
 def import_customers(
     session: DbSession,
     lines: Iterable[str],
@@ -110,22 +112,6 @@ def import_customers(
     """Apply a billing CSV and commit it; on ``ImportError_`` (or any other error) roll back
     and raise: nothing is imported. ``full`` removes what the file does not name (see the
     module doc)."""
-    try:
-        result = _apply_file(session, lines, settings, full, max_removed_percent)
-    except Exception:
-        session.rollback()
-        raise
-    session.commit()
-    return result
-
-
-def _apply_file(
-    session: DbSession,
-    lines: Iterable[str],
-    settings: Settings,
-    full: bool,
-    max_removed_percent: float,
-) -> ImportResult:
     keyring = load_activation_keys(settings.path(settings.keys_dir))
     connection = session.connection()
     serialise(connection, "idp customers import", CUSTOMER)  # a second import waits

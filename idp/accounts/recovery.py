@@ -36,6 +36,7 @@ from idp.accounts.passwords import hash_password
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
 from idp.accounts.signout import end_account_sessions
+from idp.accounts.transactions import ends_transaction
 from idp.config import Settings
 from idp.mail.links import absolute
 from idp.mail.links import login_link
@@ -171,6 +172,7 @@ def refused_reasons(link: ResetLink, password: str, settings: Settings) -> list[
     return check_password_policy(password, settings, link.context)
 
 
+@ends_transaction
 def reset_password(
     session: DbSession, token: str, password: str, settings: Settings
 ) -> PasswordChanged:
@@ -180,18 +182,6 @@ def reset_password(
     Raises Refused: DEAD_LINK (also for the loser of two parallel submissions) or
     PASSWORD_REFUSED with the policy's reasons; then nothing is written.
     """
-    try:
-        changed = _reset_password(session, token, password, settings)
-    except Refused:
-        session.rollback()
-        raise
-    session.commit()
-    return changed
-
-
-def _reset_password(
-    session: DbSession, token: str, password: str, settings: Settings
-) -> PasswordChanged:
     link = open_reset_link(session, token, settings)
     reasons = refused_reasons(link, password, settings)
     if reasons:
@@ -219,6 +209,13 @@ def _reset_password(
         )
     )
     end_account_sessions(session, account.id)
+    tell_password_changed(session, account, settings)
+    return PasswordChanged(login=account.login)
+
+
+def tell_password_changed(session: DbSession, account: Account, settings: Settings) -> None:
+    """Queue the "your password was changed" mail, with a reset link in case it was not the
+    owner (part of the caller's transaction)."""
     enqueue(
         session,
         to=account.email,
@@ -226,4 +223,3 @@ def _reset_password(
         language=account.language,
         context={"login": account.login, "reset_link": reset_link(settings)},
     )
-    return PasswordChanged(login=account.login)

@@ -25,6 +25,7 @@ from idp.accounts.eligibility import Eligibility
 from idp.accounts.eligibility import compute_eligibility
 from idp.accounts.passwords import check_password_policy
 from idp.accounts.passwords import hash_password
+from idp.accounts.recovery import tell_password_changed
 from idp.accounts.refusals import Refusal
 from idp.accounts.refusals import Refused
 from idp.accounts.signout import end_sessions
@@ -141,13 +142,7 @@ def change_password(
         .where(Token.account_id == account.id, Token.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    enqueue(
-        session,
-        to=account.email,
-        template="password_changed",
-        language=account.language,
-        context={"login": account.login, "reset_link": reset_link(settings)},
-    )
+    tell_password_changed(session, account, settings)
     session.commit()
 
 

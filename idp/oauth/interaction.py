@@ -61,6 +61,10 @@ class PendingLogin:
 
 def save_pending(client_id: str, pairs: list[tuple[str, str]], settings: Settings) -> str:
     """Store an authorization request that needs the user; return its uid (caller commits)."""
+    return _save(client_id, pairs, settings)
+
+
+def _save(client_id: str | None, pairs: list[tuple[str, str]], settings: Settings) -> str:
     uid = random_token(24)
     db.session.add(
         Interaction(
@@ -83,16 +87,7 @@ def save_first_party(
     pairs = [(RETURN_TO, return_to)]
     pairs += [("login_hint", login_hint)] if login_hint else []
     pairs += [("ui_locales", ui_locales)] if ui_locales else []
-    uid = random_token(24)
-    db.session.add(
-        Interaction(
-            uid=uid,
-            client_id=None,
-            params=[list(p) for p in pairs],
-            expires_at=utcnow() + timedelta(seconds=settings.interaction_ttl),
-        )
-    )
-    return uid
+    return _save(None, pairs, settings)
 
 
 def is_first_party_path(path: str) -> bool:

@@ -10,6 +10,8 @@ Imports idp.accounts.account_creation, idp.forms, idp.oauth.interaction and idp.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import abort
@@ -92,23 +94,33 @@ def _password_page(
     )
 
 
+def _verified_only(
+    view: Callable[[str, RegistrationRequest], Response],
+) -> Callable[[str], Response]:
+    """The step's views run only for the browser that proved the customer data; any other
+    goes back to the customer-data page (or the dead-link page)."""
+
+    @wraps(view)
+    def guarded(token: str) -> Response:
+        row = _verified_here(token)
+        return _back_to_customer_data(token) if row is None else view(token, row)
+
+    return guarded
+
+
 @bp.get("/register/<token>/password")
 @cookie_notice_required
-def password(token: str) -> Response:
+@_verified_only
+def password(token: str, row: RegistrationRequest) -> Response:
     """product §3.6: the login (pre-filled with the e-mail), the password and its confirmation."""
-    row = _verified_here(token)
-    if row is None:
-        return _back_to_customer_data(token)
     return _password_page(token, row)
 
 
 @bp.post("/register/<token>/password")
 @cookie_notice_required
-def submit_password(token: str) -> Response:
+@_verified_only
+def submit_password(token: str, row: RegistrationRequest) -> Response:
     """Create the account (one transaction) and show the confirmation."""
-    row = _verified_here(token)
-    if row is None:
-        return _back_to_customer_data(token)
     login = forms.check_login(request.form.get("login"))
     typed = request.form.get("password", "")
     password_error, confirm_error = forms.check_new_password(typed, request.form.get("confirm"))
