@@ -8,7 +8,8 @@ after the other's commit), held by a short lease that a heartbeat renews while `
 runs with no transaction open, and its outcome is committed at once: sent, retrying after
 ``backoff(attempts)``, or given up. Delivery is at least once: a worker that dies between the
 receiver's acceptance and that commit leaves a claim that expires after the lease, and the row
-is sent again (same Message-ID or ``jti``; docs/operations.md states the guarantee).
+is sent again (same Message-ID or ``jti``; docs/operations.md states the guarantee). What
+operators see and do with the queues (backlog, requeue, purge) is in idp/delivery_admin.py.
 Imports sqlalchemy and idp.models only.
 """
 
@@ -33,11 +34,7 @@ from typing import TypedDict
 from typing import TypeVar
 from typing import Unpack
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import Engine
-from sqlalchemy import delete
-from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -87,18 +84,6 @@ class DeliveryResult:
         return self.sent + self.retrying + self.given_up
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """A queue's state for operators: rows waiting (due now or later, or being sent), those
-    due now and not claimed (a worker should be on them), given up, and the oldest due row's
-    ``next_try_at`` (how long the queue has been behind)."""
-
-    waiting: int
-    due: int
-    given_up: int
-    oldest_due_at: datetime | None
-
-
 def worker_name() -> str:
     """What a worker writes in ``claimed_by``: host, process id and a random suffix."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -116,16 +101,6 @@ def _clock(now: datetime | None) -> Callable[[], datetime]:
 def _name(model: type[DeliveryColumns]) -> str:
     """The queue's table name, for logs and thread names."""
     return str(getattr(model, "__tablename__", model.__name__))
-
-
-def _waiting(model: type[DeliveryColumns]) -> tuple[ColumnElement[bool], ...]:
-    return (model.sent_at.is_(None), model.given_up_at.is_(None))
-
-
-def _due(model: type[DeliveryColumns], at: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Waiting, past its ``next_try_at``, and not claimed (or its lease has expired)."""
-    unclaimed = or_(model.claimed_until.is_(None), model.claimed_until <= at)
-    return (*_waiting(model), model.next_try_at <= at, unclaimed)
 
 
 @dataclass(frozen=True)
@@ -171,7 +146,7 @@ def deliver_due(
     stop = options.get("stop")
     ids = session.scalars(
         select(model.id)
-        .where(*_due(model, step.clock()))
+        .where(model.is_due(step.clock()))
         .order_by(model.next_try_at, model.id)
         .limit(options.get("limit", BATCH))
     ).all()
@@ -192,7 +167,7 @@ def _claim(step: _Round, model: type[Row], row_id: int) -> Row | None:
     session, at = step.session, step.clock()
     claimed = session.execute(
         update(model)
-        .where(model.id == row_id, *_due(model, at))
+        .where(model.id == row_id, model.is_due(at))
         .values(claimed_by=step.worker, claimed_until=at + step.lease, attempts=model.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -310,48 +285,3 @@ def _record_failure(step: _Round, row: DeliveryColumns, exc: Exception) -> str:
     then = "given up" if give_up else f"retrying at {values['next_try_at']:%H:%M:%S} UTC"
     log.warning("%s %s attempt %d failed, %s: %s", _name(model), row.id, row.attempts, then, error)
     return "given_up" if give_up else "retrying"
-
-
-def requeue_given_up(
-    session: DbSession, model: type[DeliveryColumns], now: datetime | None = None
-) -> int:
-    """Give every row that was given up on a fresh set of attempts (the caller commits)."""
-    result = session.execute(
-        update(model)
-        .where(model.sent_at.is_(None), model.given_up_at.is_not(None))
-        .values(given_up_at=None, attempts=0, next_try_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(rowcount(result))
-
-
-def purge_finished(session: DbSession, model: type[DeliveryColumns], older_than: timedelta) -> int:
-    """Delete rows sent or given up on more than ``older_than`` ago (the caller commits)."""
-    cutoff = utcnow() - older_than
-    result = session.execute(
-        delete(model).where(or_(model.sent_at < cutoff, model.given_up_at < cutoff))
-    )
-    return int(rowcount(result))
-
-
-def backlog(
-    session: DbSession, model: type[DeliveryColumns], now: datetime | None = None
-) -> Backlog:
-    """How many rows wait, are due and unclaimed, were given up; since when the queue is
-    behind. Cheap enough for every metrics scrape (sent rows are not counted)."""
-    at = now or utcnow()
-    waiting = session.scalar(select(func.count()).select_from(model).where(*_waiting(model)))
-    due, oldest = session.execute(
-        select(func.count(), func.min(model.next_try_at)).select_from(model).where(*_due(model, at))
-    ).one()
-    given_up = session.scalar(
-        select(func.count())
-        .select_from(model)
-        .where(model.sent_at.is_(None), model.given_up_at.is_not(None))
-    )
-    return Backlog(
-        waiting=int(waiting or 0),
-        due=int(due or 0),
-        given_up=int(given_up or 0),
-        oldest_due_at=oldest,
-    )

@@ -26,9 +26,9 @@ from flask import Flask
 from flask import current_app
 
 from idp.delivery import BATCH
-from idp.delivery import Backlog
 from idp.delivery import DeliveryResult
-from idp.delivery import backlog
+from idp.delivery_admin import Backlog
+from idp.delivery_admin import backlog
 from idp.extensions import db
 from idp.mail import outbox
 from idp.mail.transports import transport_for

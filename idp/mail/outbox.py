@@ -6,7 +6,7 @@ a mail, one to record its outcome right after it is sent, so a crash or a second
 blocks the others and never loses a mail. Delivery is at least once: a worker that dies between
 the SMTP server's acceptance and that commit leaves a claim that expires after the lease
 (IDP_DELIVERY_LEASE), and the mail is sent again with the same Message-ID.
-May import idp.delivery, idp.models.outbox, idp.config and the rest of idp.mail.
+May import idp.delivery, idp.delivery_admin, idp.models.outbox, idp.config and the rest of idp.mail.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import null
 from sqlalchemy import select
 from sqlalchemy import update
 
-from idp import delivery
+from idp import delivery_admin
 from idp.config import Settings
 from idp.delivery import DeliveryError
 from idp.delivery import DeliveryResult
@@ -169,12 +169,12 @@ def forget_old_contexts(session: DbSession, settings: Settings, now: datetime | 
 
 def requeue_given_up(session: DbSession, now: datetime | None = None) -> int:
     """Give every mail that was given up on a fresh set of attempts (the caller commits)."""
-    return delivery.requeue_given_up(session, OutboxMail, now)
+    return delivery_admin.requeue_given_up(session, OutboxMail, now)
 
 
 def count_by_state(session: DbSession) -> OutboxCounts:
     """How many mails are waiting, given up on, and sent."""
-    state = delivery.backlog(session, OutboxMail)
+    state = delivery_admin.backlog(session, OutboxMail)
     sent = session.scalar(
         select(func.count()).select_from(OutboxMail).where(OutboxMail.sent_at.is_not(None))
     )

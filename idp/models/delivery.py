@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import String
+from sqlalchemy import and_
+from sqlalchemy import or_
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -35,3 +38,14 @@ class DeliveryColumns:
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     given_up_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+    @classmethod
+    def is_waiting(cls) -> ColumnElement[bool]:
+        """SQL: neither sent nor given up."""
+        return and_(cls.sent_at.is_(None), cls.given_up_at.is_(None))
+
+    @classmethod
+    def is_due(cls, at: datetime) -> ColumnElement[bool]:
+        """SQL: waiting, past its ``next_try_at``, and unclaimed (or its lease has expired)."""
+        unclaimed = or_(cls.claimed_until.is_(None), cls.claimed_until <= at)
+        return and_(cls.is_waiting(), cls.next_try_at <= at, unclaimed)

@@ -5,7 +5,7 @@ Ending an OP session queues one ``LogoutNotification`` per client that took part
 each due row is claimed, its token signed and POSTed outside any database transaction, then
 marked sent or retried with backoff, so a receiver that is down loses nothing and never delays
 the user. The worker process (``flask idp worker``, idp/worker.py) and ``flask idp logout
-deliver`` run it. Imports idp.delivery, idp.models, idp.keys, idp.config and httpx.
+deliver`` run it. Imports idp.delivery(_admin), idp.models, idp.keys, idp.config and httpx.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Unpack
 import httpx
 
 from idp import audit
-from idp import delivery
+from idp import delivery_admin
 from idp.audit import Event
 from idp.config import Settings
 from idp.delivery import DeliveryError
@@ -118,6 +118,6 @@ def _post_notification(
 
 def purge_finished(session: DbSession, older_than: timedelta) -> int:
     """Delete notifications sent or given up on before ``older_than`` ago; return how many."""
-    count = delivery.purge_finished(session, LogoutNotification, older_than)
+    count = delivery_admin.purge_finished(session, LogoutNotification, older_than)
     session.commit()
     return count

@@ -16,6 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from idp.delivery_admin import Backlog
 from idp.extensions import db
 from idp.mail import outbox
 from idp.mail.links import online_mail_id
@@ -32,6 +33,7 @@ from idp.models.base import utcnow
 from idp.models.outbox import OutboxMail
 from idp.views.mail_online import MAIL_CSP
 from idp.worker import Worker
+from idp.worker import backlogs
 from tests.mail import TO
 from tests.mail import add_mail
 from tests.mail import free_port
@@ -402,6 +404,29 @@ def test_a_slow_send_keeps_its_lease_while_the_heartbeat_renews_it(app, smtp):
     assert len(inbox.envelopes) == 1
     assert row(app, mail_id).attempts == 1
     assert row(app, mail_id).sent_at > claimed_until  # it outlived its first lease
+
+
+def test_backlogs_count_waiting_due_and_given_up_rows_for_metrics(app, smtp):
+    """idp.worker.backlogs: what /metrics and /readyz read (sent rows are not counted)."""
+    transport, _inbox = smtp
+    sent, retrying, given_up, due = (add_mail(app, to=f"klant{i}@example.be") for i in range(4))
+    now = utcnow()
+    with app.app_context():
+        for mail_id, values in {
+            sent: {"sent_at": now},
+            retrying: {"attempts": 1, "next_try_at": now + timedelta(minutes=1)},
+            given_up: {"attempts": 10, "given_up_at": now},
+            due: {"next_try_at": now - timedelta(minutes=5)},
+        }.items():
+            for name, value in values.items():
+                setattr(db.session.get(OutboxMail, mail_id), name, value)
+        db.session.commit()
+        state = backlogs(db.session)
+    assert set(state) == {"mail", "logout"}
+    assert state["logout"] == Backlog(waiting=0, due=0, given_up=0, oldest_due_at=None)
+    assert state["mail"] == Backlog(
+        waiting=2, due=1, given_up=1, oldest_due_at=row(app, due).next_try_at
+    )
 
 
 # ---- the worker ---------------------------------------------------------------------------
