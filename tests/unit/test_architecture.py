@@ -130,7 +130,7 @@ ALLOWED = {
         "idp.mail.links",
         "idp.activation_keys",
     ),
-    "idp.mail": ("idp.models", "idp.config", "idp.delivery", "idp.i18n"),
+    "idp.mail": ("idp.models", "idp.config", "idp.delivery", "idp.delivery_admin", "idp.i18n"),
     "idp.oauth": (
         "idp.models",
         "idp.accounts.eligibility",
@@ -140,6 +140,7 @@ ALLOWED = {
         "idp.keys",
         "idp.key_reload",
         "idp.delivery",
+        "idp.delivery_admin",
         "idp.devices",
         "idp.throttle",
         "idp.uris",
