@@ -1,17 +1,37 @@
-"""The Smart App's active-contract check (product §4): pure, no I/O beyond reading models."""
+"""The Smart App's active-contract check (product §4): pure, over an Account or the plain rows
+of ``idp.models.token_rows`` (one implementation for ID tokens, userinfo and the account page)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from idp.models.account import ACTIVE
-from idp.models.account import Account
+from idp.models.customer import ContractTerms
+from idp.models.customer import is_active_on
 
 NO_CUSTOMER_LINKED = "no_customer_linked"
 NO_ACTIVE_CONTRACT = "no_active_contract"
 ACCOUNT_DISABLED = "account_disabled"
+
+
+class HasContracts(Protocol):
+    """A linked customer: its contracts."""
+
+    @property
+    def contracts(self) -> Sequence[ContractTerms]: ...
+
+
+class EligibilitySubject(Protocol):
+    """An account: its status and linked customers."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def customers(self) -> Sequence[HasContracts]: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +47,7 @@ class Eligibility:
         return {"eligible": self.eligible, "reason": self.reason, "checked_at": self.checked_at}
 
 
-def compute_eligibility(account: Account, now: datetime, timezone: str) -> Eligibility:
+def compute_eligibility(account: EligibilitySubject, now: datetime, timezone: str) -> Eligibility:
     """Eligible when the account is active and a linked customer has an active contract.
 
     Contract dates are calendar dates of the supplier, so "today" is taken in ``timezone``.
@@ -38,6 +58,8 @@ def compute_eligibility(account: Account, now: datetime, timezone: str) -> Eligi
     if not account.customers:
         return Eligibility(False, NO_CUSTOMER_LINKED, checked_at)
     today = now.astimezone(ZoneInfo(timezone)).date()
-    if not any(customer.has_active_contract(today) for customer in account.customers):
+    if not any(
+        is_active_on(c, today) for customer in account.customers for c in customer.contracts
+    ):
         return Eligibility(False, NO_ACTIVE_CONTRACT, checked_at)
     return Eligibility(True, None, checked_at)

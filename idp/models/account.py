@@ -5,7 +5,9 @@ Imports sqlalchemy and idp.models only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
@@ -39,6 +41,18 @@ def new_subject() -> str:
     return random_token(24)
 
 
+class HasHolderName(Protocol):
+    """A linked customer, as far as the display name reads it."""
+
+    @property
+    def holder_name(self) -> str: ...
+
+
+def display_name_of(login: str, customers: Sequence[HasHolderName]) -> str:
+    """The holder name of the first linked customer, else the login."""
+    return customers[0].holder_name if customers else login
+
+
 class Account(TimestampMixin, Base):
     """The login of a person: opaque ``sub``, login, verified e-mail, argon2id hash, status."""
 
@@ -61,7 +75,7 @@ class Account(TimestampMixin, Base):
     @property
     def display_name(self) -> str:
         """The holder name of the first linked customer, else the login."""
-        return self.customers[0].holder_name if self.customers else self.login
+        return display_name_of(self.login, self.customers)
 
 
 class AccountCustomer(Base):

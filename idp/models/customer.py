@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
@@ -16,6 +17,24 @@ from sqlalchemy.orm import relationship
 
 from idp.models.base import Base
 from idp.models.base import TimestampMixin
+
+
+class ContractTerms(Protocol):
+    """What decides whether a contract is active: a Contract or a plain row of its columns."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date | None: ...
+
+
+def is_active_on(contract: ContractTerms, on: date) -> bool:
+    """product §2: status active and start <= on < end (or no end)."""
+    if contract.status != "active" or contract.start_date > on:
+        return False
+    return contract.end_date is None or on < contract.end_date
 
 
 class Customer(TimestampMixin, Base):
@@ -38,7 +57,7 @@ class Customer(TimestampMixin, Base):
 
     def has_active_contract(self, on: date) -> bool:
         """True when at least one contract is active on that day."""
-        return any(contract.is_active(on) for contract in self.contracts)
+        return any(is_active_on(contract, on) for contract in self.contracts)
 
 
 class Contract(TimestampMixin, Base):
@@ -58,7 +77,5 @@ class Contract(TimestampMixin, Base):
     customer: Mapped[Customer] = relationship(back_populates="contracts")
 
     def is_active(self, on: date) -> bool:
-        """product §2: status active and start <= on < end (or no end)."""
-        if self.status != "active" or self.start_date > on:
-            return False
-        return self.end_date is None or on < self.end_date
+        """product §2 (``is_active_on``)."""
+        return is_active_on(self, on)

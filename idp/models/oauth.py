@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sqlalchemy import JSON
@@ -158,7 +159,53 @@ class AuthorizationCode(Base):
         return utcnow() >= self.expires_at
 
 
-class Token(Base):
+class TokenState:
+    """Expiry, revocation and refresh usability read from the token's columns."""
+
+    if TYPE_CHECKING:
+        client_id: str
+        scope: str
+        refresh_token_hash: str | None
+        issued_at: datetime
+        access_expires_at: datetime
+        refresh_expires_at: datetime | None
+        refresh_used_at: datetime | None
+        revoked_at: datetime | None
+        account: Any
+
+    def check_client(self, client: Any) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.access_expires_at - self.issued_at).total_seconds())
+
+    def get_expires_at(self) -> int:
+        return int(self.access_expires_at.timestamp())
+
+    def is_expired(self) -> bool:
+        return utcnow() >= self.access_expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def get_user(self) -> Any:
+        return self.account
+
+    def refresh_is_usable(self) -> bool:
+        """True while the refresh token is unrotated, unrevoked and unexpired."""
+        return (
+            self.refresh_token_hash is not None
+            and self.refresh_used_at is None
+            and self.revoked_at is None
+            and self.refresh_expires_at is not None
+            and utcnow() < self.refresh_expires_at
+        )
+
+
+class Token(TokenState, Base):
     """An access token and, optionally, its refresh token; both stored as hashes.
 
     Tokens refreshed from one another share a ``family_id``: presenting a rotated refresh token
@@ -195,40 +242,12 @@ class Token(Base):
     account: Mapped[Account] = relationship()
     client: Mapped[Client] = relationship()
 
-    # ---- Authlib TokenMixin protocol ---------------------------------------------------
-    def check_client(self, client: Client) -> bool:
-        return self.client_id == client.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return int((self.access_expires_at - self.issued_at).total_seconds())
-
-    def get_expires_at(self) -> int:
-        return int(self.access_expires_at.timestamp())
-
-    def is_expired(self) -> bool:
-        return utcnow() >= self.access_expires_at
-
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
+    # The rest of Authlib's TokenMixin protocol is TokenState's.
     def get_user(self) -> Account:
         return self.account
 
     def get_client(self) -> Client:
         return self.client
-
-    def refresh_is_usable(self) -> bool:
-        """True while the refresh token is unrotated, unrevoked and unexpired."""
-        return (
-            self.refresh_token_hash is not None
-            and self.refresh_used_at is None
-            and self.revoked_at is None
-            and self.refresh_expires_at is not None
-            and utcnow() < self.refresh_expires_at
-        )
 
 
 def _holder(account: InstrumentedAttribute[Account]) -> _AbstractLoad:

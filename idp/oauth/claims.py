@@ -15,6 +15,7 @@ from idp.keys import Keyring
 from idp.models.account import Account
 from idp.models.base import utcnow
 from idp.models.oauth import Client
+from idp.models.token_rows import AccountRow
 
 SCOPES_SUPPORTED = ["openid", "profile", "email", "offline_access", "eligibility"]
 CLAIMS_SUPPORTED = [
@@ -37,7 +38,7 @@ CLAIMS_SUPPORTED = [
 ]
 
 
-def generate_user_info(account: Account, scope: str, settings: Settings) -> UserInfo:
+def generate_user_info(account: Account | AccountRow, scope: str, settings: Settings) -> UserInfo:
     """The claims a token with this scope may see; eligibility is computed now."""
     scopes = set((scope or "").split())
     info = UserInfo(sub=account.sub)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
+
 from authlib.consts import default_json_headers
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -16,11 +20,14 @@ from sqlalchemy import update
 
 from idp.extensions import db
 from idp.models.account import ACTIVE
+from idp.models.base import DbSession
 from idp.models.base import token_hash
 from idp.models.base import utcnow
 from idp.models.oauth import Client
 from idp.models.oauth import Token
 from idp.models.oauth import load_token
+from idp.models.token_rows import TokenRow
+from idp.models.token_rows import read_token
 from idp.oauth import context
 from idp.oauth.claims import generate_user_info
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS as ANY_CLIENT
@@ -35,30 +42,44 @@ ALGS = " ".join(DPOP_ALGORITHMS)
 FORM = "application/x-www-form-urlencoded"
 
 
-def find_token(value: str, hint: str | None) -> Token | None:
-    """The token row for an access or refresh token string (the hint only orders the search)."""
+Found = TypeVar("Found", Token, TokenRow)
+
+
+def _first(
+    value: str, hint: str | None, load: Callable[[DbSession, Any, str], Found | None]
+) -> Found | None:
+    """The token for an access or refresh token string (the hint only orders the search)."""
     digest = token_hash(value)
     columns = [Token.access_token_hash, Token.refresh_token_hash]
     if hint == "refresh_token":
         columns.reverse()
     for column in columns:
-        token = load_token(db.session, column, digest)
+        token = load(db.session, column, digest)
         if token is not None:
             return token
     return None
 
 
-def query_presented(value: str, hint: str | None) -> Token | None:
-    """``find_token``, noting on the row (this request's own object) whether the refresh token
-    was presented. Not on the endpoint: one endpoint instance serves every concurrent request."""
-    token = find_token(value, hint)
+def find_token(value: str, hint: str | None) -> Token | None:
+    """The token (ORM object, to change it) for an access or refresh token string."""
+    return _first(value, hint, load_token)
+
+
+def _noted(token: Found | None, value: str) -> Found | None:
+    """The token, noting on it (this request's own object) whether the refresh token was
+    presented. Not on the endpoint: one endpoint instance serves every concurrent request."""
     if token is not None:
         is_refresh = token.refresh_token_hash == token_hash(value)
         token.presented_refresh = is_refresh  # type: ignore[attr-defined]
     return token
 
 
-def _presented_refresh(token: Token) -> bool:
+def query_presented(value: str, hint: str | None) -> Token | None:
+    """``find_token``, noting whether the refresh token was presented."""
+    return _noted(find_token(value, hint), value)
+
+
+def _presented_refresh(token: Token | TokenRow) -> bool:
     return bool(getattr(token, "presented_refresh", False))
 
 
@@ -88,7 +109,8 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return query_presented(token_string, token_type_hint)
+        # Read only: plain rows (idp.models.token_rows), not ORM objects.
+        return _noted(_first(token_string, token_type_hint, read_token), token_string)
 
     def check_permission(self, token, client, request):
         return token.client_id == client.client_id
@@ -127,9 +149,9 @@ class AccessTokenValidator(BearerTokenValidator):
     """RFC 6750 bearer tokens, looked up by hash; a disabled account's tokens stop working."""
 
     def authenticate_token(self, token_string):
-        token = load_token(db.session, Token.access_token_hash, token_hash(token_string))
+        token = read_token(db.session, Token.access_token_hash, token_hash(token_string))
         if token is not None:
-            g.idp_token_client = token.client  # CORS answers its origins, errors included
+            g.idp_token_client_id = token.client_id  # CORS answers its origins, errors included
             token.presented_access = token_string  # type: ignore[attr-defined]
         if token is not None and token.account.status != ACTIVE:
             return None
@@ -201,12 +223,20 @@ class DPoPAccessTokenValidator(AccessTokenValidator):
 
 def presented_token_client() -> Client | None:
     """The client of the access token this request presented (found, valid or not)."""
-    client: Client | None = g.get("idp_token_client")
-    return client
+    client_id: str | None = g.get("idp_token_client_id")
+    return db.session.get(Client, client_id) if client_id is not None else None
 
 
 class UserInfo(UserInfoEndpoint):
     """OIDC Core §5.3: the claims of the token's scope, eligibility computed now."""
+
+    def __call__(self, request):
+        """Authlib's answer without reading the client: it reads the client only for
+        ``userinfo_signed_response_alg`` (OIDC Registration §2), which no client registers
+        here (``Client.client_metadata``), so the answer is always JSON (OIDC Core §5.3.2)."""
+        token = self.resource_protector.acquire_token("openid")
+        user_info = self.generate_user_info(token.get_user(), token.scope)
+        return 200, user_info, default_json_headers
 
     def get_issuer(self):
         return context.settings().issuer

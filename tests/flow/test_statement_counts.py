@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
+from idp.models.base import Base
 from tests.oidc import AuthorizationRequest
 from tests.oidc import introspect
 from tests.oidc import login_and_get_tokens
@@ -59,3 +61,39 @@ def test_refresh_is_two_selects_one_claim_one_insert(app, test_client):
     assert response.status_code == 200 and response.get_json()["id_token"]
     assert seen.count("SELECT") <= 2, seen
     assert seen.count("UPDATE") == 1 and seen.count("INSERT") == 1, seen
+
+
+@contextmanager
+def orm_loads() -> Iterator[list[str]]:
+    """The class name of every ORM object loaded from a row inside the block."""
+    loaded: list[str] = []
+
+    def on_load(target, _context) -> None:
+        loaded.append(type(target).__name__)
+
+    event.listen(Base, "load", on_load, propagate=True)
+    try:
+        yield loaded
+    finally:
+        event.remove(Base, "load", on_load)
+
+
+@pytest.mark.postgres
+def test_userinfo_builds_no_orm_objects(app, test_client):
+    """Userinfo only reads: the token, account, customers and contracts come back as plain rows
+    (idp.models.token_rows), so no ORM object (nor identity map entry) is built."""
+    tokens = login_and_get_tokens(test_client)
+    with orm_loads() as loaded:
+        response = userinfo(test_client, tokens["access_token"])
+    assert response.status_code == 200 and response.get_json()["eligibility"]["eligible"]
+    assert loaded == [], loaded
+
+
+@pytest.mark.postgres
+def test_introspection_builds_only_the_client(app, test_client):
+    """RFC 7662: the authenticated client is the one ORM object; the token is read as rows."""
+    tokens = login_and_get_tokens(test_client, AuthorizationRequest.customer_space())
+    with orm_loads() as loaded:
+        response = introspect(test_client, tokens["access_token"])
+    assert response.status_code == 200 and response.get_json()["active"] is True
+    assert loaded == ["Client"], loaded
