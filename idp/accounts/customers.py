@@ -241,14 +241,26 @@ class _Importer:
             plan.details.append(
                 {"b_id": row.id, "holder_name": data.holder_name, "language": data.language}
             )
-        if data.code_hash is not None and row.activated_at is not None:
-            self.result.note(f"line {data.line}: customer already activated; code ignored")
-        elif data.code_hash is not None and row.activation_code_hash != data.code_hash:
-            if self._same_code(row, data):
-                plan.rekeys.append({"b_id": row.id, "activation_code_hash": data.code_hash})
+        stored = row.activation_code_hash
+        rekey = {"b_id": row.id, "b_old": stored, "activation_code_hash": data.code_hash}
+        if data.code_hash is None or stored == data.code_hash:
+            pass
+        elif row.activated_at is not None:
+            # The code is used up: only the hash an account keeps of it is re-keyed, once the
+            # file's code is proven to be that code; any other code is void.
+            if (
+                stored is not None
+                and key_id(stored) in self.keyring.secrets
+                and self._same_code(row, data)
+            ):
+                plan.rekeys.append(rekey)
             else:
-                plan.new_codes.append({"b_id": row.id, "activation_code_hash": data.code_hash})
-                changed = changed or row.activation_code_hash is not None
+                self.result.note(f"line {data.line}: customer already activated; code ignored")
+        elif self._same_code(row, data):
+            plan.rekeys.append(rekey)
+        else:
+            plan.new_codes.append({"b_id": row.id, "activation_code_hash": data.code_hash})
+            changed = changed or stored is not None
         self.result.changed += changed
 
     def _same_code(self, row: Any, data: CustomerData) -> bool:
@@ -302,8 +314,14 @@ class _Importer:
         not_activated = CUSTOMER.c.activated_at.is_(None)
         statements = [
             (plan.details, update(CUSTOMER).where(by_id)),
+            # Compare and set: a hash changed meanwhile (a new code, an activation) stays.
+            (
+                plan.rekeys,
+                update(CUSTOMER).where(
+                    by_id, CUSTOMER.c.activation_code_hash == bindparam("b_old")
+                ),
+            ),
             # A customer who activates meanwhile keeps a void code: only unactivated rows change.
-            (plan.rekeys, update(CUSTOMER).where(by_id, not_activated)),
             (
                 plan.new_codes,
                 update(CUSTOMER)

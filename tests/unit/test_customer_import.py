@@ -419,3 +419,25 @@ def test_two_imports_at_once_both_succeed_one_after_the_other(app):
         thread.join()
     assert errors == []
     assert sorted(r.customers_created for r in results) == [0, 300]  # the second waited
+
+
+@pytest.mark.parametrize("version", [0, 1], ids=["its-own-code", "another-code"])
+def test_an_activated_customers_kept_hash_is_rekeyed_only_for_its_own_code(app, runner, version):
+    run_import(app, csv_lines(1))
+    with app.app_context():  # activated, the used code's hash kept (proves the code later)
+        db.session.execute(
+            update(Customer).where(Customer.number == number_of(0)).values(activated_at=utcnow())
+        )
+        db.session.commit()
+    before = stored(app, number_of(0)).activation_code_hash
+    assert runner.invoke(args=["idp", "keys", "rotate"]).exit_code == 0
+    result = run_import(app, csv_lines(1, version=version))
+    after = stored(app, number_of(0)).activation_code_hash
+    if version == 0:
+        assert (result.codes_rekeyed, result.notes) == (1, [])
+        assert key_id(after) == keyring(app).current_kid
+        ring, settings = keyring(app), app.config["IDP"]
+        assert code_matches(ring, after, number_of(0), code_of(0), settings)
+    else:
+        assert result.codes_rekeyed == 0 and after == before
+        assert result.notes == ["line 2: customer already activated; code ignored"]
