@@ -91,6 +91,7 @@ def init_ratelimit(app: Flask, settings: Settings) -> None:
     # The limiter is a process singleton that keeps "store is dead" across init_app calls; a
     # new app (tests build many) starts on its configured store.
     limiter._storage_dead = False
+    _MEMORY.reset()
     RATELIMIT_FALLBACK.set(0)
 
 
@@ -140,7 +141,8 @@ class _StoreWithFallback:
         return call
 
 
-# Per process, like Flask-Limiter's own fallback store: counts only while Redis fails.
+# Per process, like Flask-Limiter's own fallback store: counts only while Redis fails; a new
+# app starts with it empty (init_ratelimit), as a restarted process would.
 _MEMORY = MemoryStorage()
 
 
