@@ -57,14 +57,16 @@ def overrides(listening_socket):
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def answer_for_client(page: Any, prefix: str, received: list[str]) -> None:
-    """Stand in for the customer space at ``prefix``: record the URL, answer a tiny page."""
+def answer_for_client(page: Any, prefix: str) -> None:
+    """Stand in for the customer space at ``prefix`` (a tiny page), so no server is needed there.
 
-    def fulfil(route: Any) -> None:
-        received.append(route.request.url)
-        route.fulfill(status=200, content_type="text/plain", body="customer space")
-
-    page.context.route(f"{prefix}**", fulfil)
+    The tests read what arrived from ``page.url``, not from this handler: Chromium does not always
+    route a redirect's target through it when something listens on the port (``make run``'s
+    customer space on 5001), and the URL is the same either way."""
+    page.context.route(
+        f"{prefix}**",
+        lambda route: route.fulfill(status=200, content_type="text/plain", body="customer space"),
+    )
 
 
 def single(url: str) -> dict[str, str]:
@@ -122,7 +124,6 @@ def log_in_for_a_code(
     request: AuthorizationRequest,
     login: str,
     password: str,
-    received: list[str],
 ) -> dict[str, str]:
     """On the login page that shows: log in; the client's redirect URI gets the code (RFC 9207
     ``iss``, the request's ``state``)."""
@@ -130,7 +131,6 @@ def log_in_for_a_code(
     page.locator("#login").fill(login)
     page.locator("button[type=submit]:not(.link)").click()
     page.wait_for_url(f"{CUSTOMER_SPACE_REDIRECT}?**")
-    assert received, "the redirect URI was not answered by the stand-in"
     callback = single(page.url)
     assert callback["state"] == request.state and callback["iss"] == issuer, callback
     assert callback["code"] and "error" not in callback
@@ -163,10 +163,8 @@ def test_registration_from_the_login_page_to_a_working_login(
     wording = Wording(language)
     email, number, code = journey["email"], journey["number"], journey["code"]
     page = phone(journey["browser"])
-    back_to_app: list[str] = []
-    callbacks: list[str] = []
-    answer_for_client(page, CUSTOMER_SPACE_INITIATE_LOGIN, back_to_app)
-    answer_for_client(page, CUSTOMER_SPACE_REDIRECT, callbacks)
+    answer_for_client(page, CUSTOMER_SPACE_INITIATE_LOGIN)
+    answer_for_client(page, CUSTOMER_SPACE_REDIRECT)
 
     # Login page → "No account yet? >"
     request = AuthorizationRequest.customer_space(extra={"ui_locales": language})
@@ -239,7 +237,6 @@ def test_registration_from_the_login_page_to_a_working_login(
     assert back.count() == 1
     back.click()
     page.wait_for_url(f"{CUSTOMER_SPACE_INITIATE_LOGIN}?**")
-    assert back_to_app, "the initiate_login_uri was not answered by the stand-in"
     assert single(page.url) == {"iss": live_issuer, "login_hint": email}
 
     # What the customer space then does (OIDC Core §4): a new request with the hint.
@@ -248,7 +245,7 @@ def test_registration_from_the_login_page_to_a_working_login(
     wording.heading(page, LOGIN_HEADINGS[language])
     assert page.locator("#login").input_value() == email
     screen(page, screenshots, f"15-register-login-again-{language}")
-    callback = log_in_for_a_code(live_issuer, page, again, email, journey["password"], callbacks)
+    callback = log_in_for_a_code(live_issuer, page, again, email, journey["password"])
     claims = id_token_claims(app, again, callback["code"])
     assert claims["email"] == email
     assert claims["eligibility"]["eligible"] is True and claims["eligibility"]["reason"] is None
@@ -289,8 +286,7 @@ def test_forgot_password_from_the_login_page_to_a_working_login(
     language = "nl"
     wording = Wording(language)
     page = phone("nl-BE")
-    callbacks: list[str] = []
-    answer_for_client(page, CUSTOMER_SPACE_REDIRECT, callbacks)
+    answer_for_client(page, CUSTOMER_SPACE_REDIRECT)
     request = AuthorizationRequest.customer_space(extra={"ui_locales": language})
     page.goto(live_issuer + request.url())
     login_page = page.url
@@ -333,6 +329,6 @@ def test_forgot_password_from_the_login_page_to_a_working_login(
     page.wait_for_url(login_page)
     wording.heading(page, LOGIN_HEADINGS[language])
     screen(page, screenshots, f"25-reset-login-again-{language}")
-    callback = log_in_for_a_code(live_issuer, page, request, DEMO_ACTIVE, NEW_PASSWORD, callbacks)
+    callback = log_in_for_a_code(live_issuer, page, request, DEMO_ACTIVE, NEW_PASSWORD)
     assert id_token_claims(app, request, callback["code"])["email"] == DEMO_ACTIVE
     wording.check()
