@@ -13,7 +13,6 @@ import time
 from typing import Any
 from typing import cast
 
-import httpx
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import (
@@ -22,12 +21,13 @@ from authlib.oauth2.rfc6749.authenticate_client import (
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from joserfc import jwt
-from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwk import KeySetSerialization
 
 from idp.models.oauth import Client
 from idp.oauth import context
+from idp.oauth.remote_keys import KeysUnavailable
+from idp.oauth.remote_keys import remote_key_sets
 from idp.oauth.replay import ReplayStoreError
 from idp.oauth.replay import first_use
 
@@ -38,7 +38,6 @@ CLIENT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
 ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
 MAX_ASSERTION_LIFETIME = 300  # seconds from now to exp, and age of iat
 LEEWAY = 30  # clock skew allowed, seconds
-JWKS_TIMEOUT = 5.0
 
 
 def authenticate_client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
@@ -64,17 +63,16 @@ def assertion_algorithms(client: Client) -> list[str]:
     return [registered] if registered else list(ASSERTION_ALGORITHMS)
 
 
-def client_keys(client: Client) -> KeySet:
-    """The client's registered public keys, inline or fetched from its ``jwks_uri``."""
+def client_keys(client: Client, kid: str | None = None) -> KeySet:
+    """The client's registered public keys: inline, or published at its ``jwks_uri`` (kept a
+    while and fetched again for a ``kid`` the kept set lacks, ``idp.oauth.remote_keys``)."""
     if client.jwks is not None:
         return KeySet.import_key_set(cast("KeySetSerialization", client.jwks))
     if not client.jwks_uri:
         raise InvalidClientError(description="The client registered no keys.")
     try:
-        response = httpx.get(client.jwks_uri, timeout=JWKS_TIMEOUT, follow_redirects=False)
-        response.raise_for_status()
-        return KeySet.import_key_set(response.json())
-    except (httpx.HTTPError, ValueError, TypeError, KeyError, JoseError) as exc:
+        return remote_key_sets().keys(client.jwks_uri, kid)
+    except KeysUnavailable as exc:
         raise InvalidClientError(description="The client's jwks_uri did not give keys.") from exc
 
 
@@ -97,6 +95,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         if client is not None:
             if headers.get("alg") not in assertion_algorithms(client):
                 raise InvalidClientError(description="The assertion's 'alg' is not accepted.")
+            if client.jwks is None:
+                # Authlib asks for the keys without the header: look the kid up now, so that a
+                # key the client has just published is fetched (resolve_client_public_key below
+                # then reads the same kept set).
+                kid = headers.get("kid")
+                client_keys(client, kid if isinstance(kid, str) else None)
         client_id = data.get("client_id")
         if client_id is not None and client_id != subject:
             # RFC 7521 §4.2: a client_id sent beside the assertion names the same client.

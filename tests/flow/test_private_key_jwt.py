@@ -16,6 +16,8 @@ from joserfc.jwk import ECKey
 from joserfc.jwk import OctKey
 from joserfc.jwk import RSAKey
 
+from idp.oauth import remote_keys
+from idp.oauth.remote_keys import RemoteKeySets
 from tests.conftest import registrations_with
 from tests.loopback import PROXY_VARIABLES
 from tests.oidc import ISSUER
@@ -41,17 +43,31 @@ def ec_key():
     return ECKey.generate_key("P-256", parameters={"kid": "ec-1"}, private=True)
 
 
+class KeyHost:
+    """What the EC client publishes at its ``jwks_uri``, and how often it was fetched."""
+
+    def __init__(self, *keys):
+        self.keys = list(keys)
+        self.fetches = 0
+
+
 @pytest.fixture
-def jwks_uri(ec_key, monkeypatch):
+def key_host(ec_key):
+    return KeyHost(ec_key)
+
+
+@pytest.fixture
+def jwks_uri(key_host, monkeypatch):
     """The EC client's JWKS served on a loopback port (its ``jwks_uri``)."""
-    body = json.dumps({"keys": [ec_key.as_dict(private=False)]}).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
+            key_host.fetches += 1
+            body = json.dumps({"keys": [k.as_dict(private=False) for k in key_host.keys]})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body.encode())
 
         def log_message(self, *args):
             pass
@@ -171,6 +187,53 @@ def test_valid_assertions_authenticate(test_client, rsa_key, claims):
 
 def test_assertion_by_jwks_uri_with_the_registered_algorithm(test_client, ec_key):
     assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+
+
+@pytest.fixture
+def clock(app):
+    """A settable clock for the app's kept key sets (``idp.oauth.remote_keys``)."""
+    now = [1000.0]
+    app.extensions["idp.remote_keys"] = RemoteKeySets(clock=lambda: now[0])
+    return now
+
+
+def test_jwks_uri_is_fetched_once_for_several_assertions(test_client, ec_key, key_host, clock):
+    for _ in range(3):
+        assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+    assert key_host.fetches == 1
+
+
+def test_kept_keys_are_fetched_again_after_max_age(test_client, ec_key, key_host, clock):
+    assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+    clock[0] += remote_keys.MAX_AGE
+    assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+    assert key_host.fetches == 2
+
+
+def test_a_key_the_client_publishes_later_is_fetched_for_its_kid(
+    test_client, ec_key, key_host, clock
+):
+    """OIDC Core §10.1.1: the client adds its new key at its jwks_uri, then signs with it."""
+    assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+    new_key = ECKey.generate_key("P-256", parameters={"kid": "ec-2"}, private=True)
+    key_host.keys.append(new_key)
+    clock[0] += remote_keys.MIN_REFETCH
+    assert_authenticated(token_request(test_client, assertion(new_key, EC_CLIENT, "ES256")))
+    assert key_host.fetches == 2
+
+
+def test_made_up_kids_fetch_at_most_once_a_minute(test_client, ec_key, key_host, clock):
+    """Assertions naming unknown kids are refused without turning each into a fetch."""
+    assert_authenticated(token_request(test_client, assertion(ec_key, EC_CLIENT, "ES256")))
+    stranger = ECKey.generate_key("P-256", private=True)
+    for _ in range(5):
+        forged = assertion(stranger, EC_CLIENT, "ES256", header={"kid": secrets.token_hex(4)})
+        assert_refused(token_request(test_client, forged))
+    assert key_host.fetches == 1
+    clock[0] += remote_keys.MIN_REFETCH
+    forged = assertion(stranger, EC_CLIENT, "ES256", header={"kid": secrets.token_hex(4)})
+    assert_refused(token_request(test_client, forged))
+    assert key_host.fetches == 2
 
 
 def now_plus(seconds: int) -> int:
