@@ -129,6 +129,9 @@ class AuthorizationCode(Base):
     sid: Mapped[str | None] = mapped_column(String(64))
     auth_time: Mapped[datetime]
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (``dpop_jkt`` of the
+    # authorization request, or of the proof sent to /par, §10.1); redeemed only with its proof.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]

@@ -3,6 +3,8 @@ so every error here is redirected to the client with ``state`` and ``iss``)."""
 
 from __future__ import annotations
 
+import re
+
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oidc.core.errors import RequestNotSupportedError
@@ -26,10 +28,13 @@ SINGLE_VALUED = (
     "display",
     "claims_locales",
     "acr_values",
+    "dpop_jkt",
 )
 # "create": Initiating User Registration via OpenID Connect 1.0 §4.1.
 PROMPTS = {"none", "login", "consent", "select_account", "create"}
 MAX_PARAM_LENGTH = 2048
+# RFC 9449 §10: base64url (no padding) of a SHA-256 JWK thumbprint (RFC 7638): 43 characters.
+JWK_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class AuthorizationRequestChecks:
@@ -53,6 +58,9 @@ class AuthorizationRequestChecks:
             raise RequestURINotSupportedError()  # OIDC Core §6.2
         if data.get("response_mode", "query") != "query":
             raise InvalidRequestError("Only response_mode=query is supported.")
+        jkt = data.get("dpop_jkt")
+        if jkt is not None and not JWK_THUMBPRINT.fullmatch(jkt):
+            raise InvalidRequestError("dpop_jkt must be a JWK SHA-256 thumbprint (RFC 9449).")
         max_age = data.get("max_age")
         if max_age is not None and not (max_age.isascii() and max_age.isdigit()):
             raise InvalidRequestError("max_age must be a non-negative integer.")

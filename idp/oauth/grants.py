@@ -164,12 +164,25 @@ class AuthorizationCodeGrant(DPoPTokenRequest, grants.AuthorizationCodeGrant):
                 sid=op_session.sid,
                 auth_time=op_session.auth_time,
                 amr=op_session.amr,
+                dpop_jkt=data.get("dpop_jkt"),
                 expires_at=now + timedelta(seconds=context.settings().authorization_code_ttl),
             )
         )
         link = {"sid": op_session.sid, "client_id": request.client.client_id}
         if db.session.get(SessionClient, link) is None:
             db.session.add(SessionClient(**link))
+
+    def validate_token_request(self) -> None:
+        """RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof of that key
+        (checked before the code is claimed: a wrong key does not spend it)."""
+        super().validate_token_request()
+        bound = self.request.authorization_code.dpop_jkt
+        proof = self.request.dpop
+        if bound is not None:
+            if proof is None:
+                raise InvalidDPoPProofError("This code needs a DPoP proof of its key.")
+            if proof.jkt != bound:
+                raise InvalidGrantError("The code is bound to another DPoP key.")
 
     def query_authorization_code(self, code, client):
         item = load_code(db.session, token_hash(code))

@@ -3,7 +3,8 @@
 A client POSTs its authorization request parameters to ``/par``, authenticated as at the token
 endpoint (§2), and gets a ``request_uri`` valid for ``PAR_TTL`` seconds; it then sends the
 browser to ``/authorize?client_id=…&request_uri=…``, which uses the pushed parameters only
-(§4) and spends the ``request_uri`` (one use). A client registered with
+(§4) and spends the ``request_uri`` (one use). A DPoP proof sent with the push binds the code
+to its key (RFC 9449 §10.1). A client registered with
 ``require_pushed_authorization_requests`` may use no other way (§6). Authlib 1.9.10 has no PAR
 endpoint; the pushed request is validated by Authlib's own authorization-request checks.
 """
@@ -29,6 +30,9 @@ from idp.models.oauth import Client
 from idp.models.pushed_request import PushedRequest
 from idp.oauth import context
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS
+from idp.oauth.dpop import InvalidDPoPProofError
+from idp.oauth.dpop import check_proof
+from idp.oauth.dpop import proof_header
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 PAR_TTL = 60  # seconds (RFC 9126 §2.2: "short"; the example uses 60)
@@ -60,6 +64,7 @@ class PushedAuthorization(TokenEndpoint):
             raise InvalidRequestError("'client_id' is not the authenticated client.")
         if "client_id" not in names:
             pairs.insert(0, ("client_id", client.client_id))
+        pairs = _bound_to_proof(request, pairs)
         self._validate_authorization_request(pairs)
         request_uri = REQUEST_URI_PREFIX + random_token(32)
         db.session.add(
@@ -88,6 +93,21 @@ class PushedAuthorization(TokenEndpoint):
         except OAuth2Error as error:
             error.redirect_uri = None
             raise
+
+
+def _bound_to_proof(request: OAuth2Request, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """RFC 9449 §10.1: a DPoP proof sent to /par binds the code to its key, as ``dpop_jkt``
+    does (both ways are supported); sent together, they must name the same key."""
+    header = proof_header(request.headers)
+    if header is None:
+        return pairs
+    proof = check_proof(header, method="POST", url=f"{context.settings().issuer}/par")
+    pushed = [v for k, v in pairs if k == "dpop_jkt"]
+    if not pushed:
+        return [*pairs, ("dpop_jkt", proof.jkt)]
+    if pushed != [proof.jkt]:
+        raise InvalidDPoPProofError("'dpop_jkt' is not the thumbprint of the proof's key.")
+    return pairs
 
 
 def pushed_parameters(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -13,16 +13,15 @@ from joserfc.jwk import RSAKey
 from idp.extensions import db
 from idp.models.oauth import Client
 from tests.conftest import registrations_with
+from tests.flow.dpop_steps import TOKEN_URL
+from tests.flow.dpop_steps import smart_app_code
 from tests.oidc import ISSUER
 from tests.oidc import AuthorizationRequest
-from tests.oidc import authorize_with_login
-from tests.oidc import authorize_with_session
 from tests.oidc import dpop_proof
 from tests.oidc import exchange_code
 from tests.oidc import introspect
 from tests.oidc import refresh
 
-TOKEN_URL = f"{ISSUER}/token"
 USERINFO_URL = f"{ISSUER}/userinfo"
 REQUIRED = "dpop-app"
 
@@ -40,24 +39,6 @@ def overrides(tmp_path):
         "dpop_bound_access_tokens": True,
     }
     return {"clients_file": registrations_with(tmp_path, {REQUIRED: app})}
-
-
-@pytest.fixture(scope="module")
-def key():
-    return ECKey.generate_key("P-256", private=True)
-
-
-@pytest.fixture(scope="module")
-def other_key():
-    return ECKey.generate_key("P-256", private=True)
-
-
-def smart_app_code(test_client, request: AuthorizationRequest) -> str:
-    """A code for ``request``: a login the first time, SSO afterwards."""
-    response = test_client.get(request.url())
-    if "/interaction/" in response.headers["Location"]:
-        return authorize_with_login(test_client, request)["code"]
-    return authorize_with_session(test_client, request)["code"]
 
 
 def dpop_tokens(test_client, key, request: AuthorizationRequest | None = None) -> dict:

@@ -14,6 +14,10 @@ from idp.extensions import db
 from idp.models.base import utcnow
 from idp.models.pushed_request import PushedRequest
 from tests.conftest import registrations_with
+from tests.flow.dpop_steps import PREFIX
+from tests.flow.dpop_steps import authorize_url
+from tests.flow.dpop_steps import push
+from tests.flow.dpop_steps import pushed_uri
 from tests.oidc import ISSUER
 from tests.oidc import AuthorizationRequest
 from tests.oidc import assert_error_page
@@ -22,7 +26,6 @@ from tests.oidc import basic_auth
 from tests.oidc import finish_login
 from tests.oidc import redeem
 
-PREFIX = "urn:ietf:params:oauth:request_uri:"
 MUST_PUSH = "push-only"
 CS_BASIC = {"Authorization": basic_auth("customer-space", "dev-customer-space-secret")}
 
@@ -38,26 +41,6 @@ def overrides(tmp_path):
         "require_pushed_authorization_requests": True,
     }
     return {"clients_file": registrations_with(tmp_path, {MUST_PUSH: app})}
-
-
-def push(test_client, auth: AuthorizationRequest, headers=None, changes=None):
-    """POST the request's parameters to /par (a public client names itself)."""
-    data = {**auth.params(), **(changes or {})}
-    data = {k: v for k, v in data.items() if v is not None}
-    return test_client.post("/par", data=data, headers=headers or {})
-
-
-def pushed_uri(test_client, request: AuthorizationRequest, headers=None, **changes) -> str:
-    response = push(test_client, request, headers, changes)
-    assert response.status_code == 201, response.text
-    body = response.get_json()
-    assert body["request_uri"].startswith(PREFIX) and body["expires_in"] == 60
-    assert response.headers["Cache-Control"] == "no-store"
-    return body["request_uri"]
-
-
-def authorize_url(client_id: str, request_uri: str, **extra: str) -> str:
-    return "/authorize?" + urlencode({"client_id": client_id, "request_uri": request_uri, **extra})
 
 
 def test_pushed_request_completes_the_code_flow(test_client):
