@@ -35,6 +35,11 @@ from idp.models.customer import Customer
 from idp.uris import uri_is_registered
 
 
+def scope_tokens(scope: str) -> list[str]:
+    """RFC 6749 §3.3: the scope's tokens, separated by spaces (U+0020) only."""
+    return [token for token in scope.split(" ") if token]
+
+
 class Client(TimestampMixin, Base):
     """A registered relying party (from clients/registrations.toml)."""
 
@@ -73,10 +78,13 @@ class Client(TimestampMixin, Base):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        """The requested scope tokens this client registered, in order, once each. RFC 6749
+        §3.3 separates tokens by the space alone: another white space character is part of a
+        token (which then matches no registered name), not a separator."""
         if not scope:
             return ""
         allowed = set(self.scope.split())
-        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
+        return " ".join(s for s in dict.fromkeys(scope_tokens(scope)) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """Exact string match (RFC 9700 §4.1.3); a native client's loopback port may vary

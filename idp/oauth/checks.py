@@ -10,6 +10,8 @@ from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oidc.core.errors import RequestNotSupportedError
 from authlib.oidc.core.errors import RequestURINotSupportedError
 
+from idp.models.oauth import scope_tokens
+
 SINGLE_VALUED = (
     "response_type",
     "client_id",
@@ -35,6 +37,13 @@ PROMPTS = {"none", "login", "consent", "select_account", "create"}
 MAX_PARAM_LENGTH = 2048
 # RFC 9449 §10: base64url (no padding) of a SHA-256 JWK thumbprint (RFC 7638): 43 characters.
 JWK_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def check_scope_syntax(scope: str | None) -> None:
+    """RFC 6749 §3.3: scope tokens are separated by spaces; another white space character
+    (a tab, a no-break space) makes the scope malformed: invalid_scope, not a second token."""
+    if scope and scope_tokens(scope) != scope.split():
+        raise InvalidScopeError("Scope values are separated by spaces only (RFC 6749 section 3.3).")
 
 
 class AuthorizationRequestChecks:
@@ -67,5 +76,6 @@ class AuthorizationRequestChecks:
         prompts = set((data.get("prompt") or "").split())
         if not prompts <= PROMPTS:
             raise InvalidRequestError("Unknown 'prompt' value.")
-        if "openid" not in (grant.request.scope or "").split():
+        check_scope_syntax(grant.request.scope)
+        if "openid" not in scope_tokens(grant.request.scope or ""):
             raise InvalidScopeError("The 'openid' scope is required.")

@@ -38,6 +38,7 @@ from idp.models.oauth import load_code
 from idp.models.oauth import load_token
 from idp.models.op_session import SessionClient
 from idp.oauth import context
+from idp.oauth.checks import check_scope_syntax
 from idp.oauth.claims import generate_user_info
 from idp.oauth.claims import issue_id_token
 from idp.oauth.client_auth import CLIENT_AUTH_METHODS
@@ -232,6 +233,7 @@ class RefreshTokenGrant(DPoPTokenRequest, grants.RefreshTokenGrant):
         """RFC 9449 §5: a public client's refresh token bound to a DPoP key is used only with a
         proof of that key (a confidential client's is bound by its authentication instead)."""
         super().validate_token_request()
+        check_scope_syntax(self.request.payload.scope)
         old: Token = self.request.refresh_token
         proof = self.request.dpop
         if self.request.client.is_public and old.dpop_jkt is not None:

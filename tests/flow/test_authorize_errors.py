@@ -116,6 +116,9 @@ REDIRECTED = [
     ),
     ("scope without openid", {"scope": "profile email"}, "invalid_scope"),
     ("missing scope", {"scope": None}, "invalid_scope"),
+    # RFC 6749 §3.3: tokens are separated by the space alone.
+    ("scope separated by a tab", {"scope": "openid\tprofile"}, "invalid_scope"),
+    ("scope separated by a no-break space", {"scope": "openid\u00a0profile"}, "invalid_scope"),
     ("PKCE missing for the public client", {"code_verifier": None}, "invalid_request"),
     (
         "code_challenge_method plain",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 import idp.models.oauth
@@ -178,6 +179,19 @@ def test_refresh_cannot_widen_the_scope(test_client):
     request = AuthorizationRequest(scope="openid offline_access")
     tokens = login_and_get_tokens(test_client, request)
     response = refresh(test_client, tokens["refresh_token"], scope="openid offline_access email")
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_scope"
+    assert "access_token" not in response.get_json()
+
+
+@pytest.mark.parametrize("separator", ["\t", "\u00a0", "\u2003"])
+def test_refresh_scope_separated_by_other_white_space_is_malformed(test_client, separator):
+    """RFC 6749 §3.3: scope tokens are separated by spaces; any other white space makes the
+    scope malformed (invalid_scope), not a list Python's str.split would read."""
+    request = AuthorizationRequest(scope="openid offline_access")
+    tokens = login_and_get_tokens(test_client, request)
+    response = refresh(
+        test_client, tokens["refresh_token"], scope=f"openid{separator}offline_access"
+    )
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_scope"
     assert "access_token" not in response.get_json()
 
