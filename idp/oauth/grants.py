@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
+from sqlalchemy import ColumnElement
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -50,32 +51,29 @@ def _active(account: Account | None) -> Account | None:
     return account if account is not None and account.status == ACTIVE else None
 
 
+def _revoke_now(tokens: ColumnElement[bool], event: Event, account_id: int, client_id: str) -> None:
+    """Revoke the live ``tokens``, commit at once (the request fails, the revocation stays) and
+    record ``event``. The caller reads its ids first: the rollback expires the ORM objects."""
+    db.session.rollback()
+    db.session.execute(
+        update(Token).where(tokens, Token.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    audit.event(event, account_id=account_id, client_id=client_id)
+
+
 def revoke_code_tokens(code: AuthorizationCode) -> None:
     """A code came back (RFC 6749 §4.1.2): revoke every token it issued, refreshed ones
     included, commit at once, and record the replay."""
-    code_id, account_id, client_id = code.id, code.account_id, code.client_id
-    db.session.rollback()
-    db.session.execute(
-        update(Token)
-        .where(Token.code_id == code_id, Token.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    db.session.commit()
-    audit.event(Event.CODE_REPLAY, account_id=account_id, client_id=client_id)
+    tokens = Token.code_id == code.id
+    _revoke_now(tokens, Event.CODE_REPLAY, code.account_id, code.client_id)
 
 
 def revoke_family(token: Token) -> None:
     """A rotated refresh token came back: revoke its whole family, commit at once, and record
     the reuse (RFC 9700 §4.14.2)."""
-    family_id, account_id, client_id = token.family_id, token.account_id, token.client_id
-    db.session.rollback()
-    db.session.execute(
-        update(Token)
-        .where(Token.family_id == family_id, Token.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    db.session.commit()
-    audit.event(Event.REFRESH_REUSE, account_id=account_id, client_id=client_id)
+    tokens = Token.family_id == token.family_id
+    _revoke_now(tokens, Event.REFRESH_REUSE, token.account_id, token.client_id)
 
 
 class S256CodeChallenge(CodeChallenge):
