@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from idp.accounts.activation import is_activation_code
@@ -56,22 +57,25 @@ def check_email(raw: str | None) -> Checked:
     return Checked(f"{local}@{domain.lower()}")
 
 
-def check_customer_number(raw: str | None) -> Checked:
-    """product §2: 10 digits starting with 2; spaces, dots, slashes and dashes are ignored."""
+def _digits(
+    raw: str | None, normalise: Callable[[str], str], valid: Callable[[str], bool], error: str
+) -> Checked:
+    """A number typed with separators: normalised when valid, else as typed with ``error``."""
     typed = _text(raw).strip()
     if not typed:
         return Checked(typed, REQUIRED)
-    number = normalise_customer_number(typed)
-    return Checked(number) if is_customer_number(number) else Checked(typed, CUSTOMER_NUMBER_FORMAT)
+    value = normalise(typed)
+    return Checked(value) if valid(value) else Checked(typed, error)
+
+
+def check_customer_number(raw: str | None) -> Checked:
+    """product §2: 10 digits starting with 2; spaces, dots, slashes and dashes are ignored."""
+    return _digits(raw, normalise_customer_number, is_customer_number, CUSTOMER_NUMBER_FORMAT)
 
 
 def check_activation_code(raw: str | None) -> Checked:
     """product §2: 10 digits; separators are ignored."""
-    typed = _text(raw).strip()
-    if not typed:
-        return Checked(typed, REQUIRED)
-    code = normalise_activation_code(typed)
-    return Checked(code) if is_activation_code(code) else Checked(typed, ACTIVATION_CODE_FORMAT)
+    return _digits(raw, normalise_activation_code, is_activation_code, ACTIVATION_CODE_FORMAT)
 
 
 def check_login(raw: str | None) -> Checked:
