@@ -161,26 +161,26 @@ def alert_code_spraying(failures: int, everyone: GrowingDelay, *, braking: bool)
     )
 
 
+def _limited(storage: Storage, scope: str, limit: str, first: int, cap: int) -> GrowingDelay:
+    """A delay whose free failures and memory are a rate limit's (``3/hour``: 3, one hour)."""
+    parsed = parse(limit)
+    return GrowingDelay(
+        storage, scope, free=parsed.amount, first=first, cap=cap, memory=parsed.get_expiry()
+    )
+
+
 def code_guesses(storage: Storage, settings: Settings) -> CodeGuesses:
     """The activation-code counters of these settings."""
-    per_number = parse(settings.activation_number_rate_limit)
-    everyone = parse(settings.activation_global_rate_limit)
+    everyone = _limited(
+        storage,
+        "activation-everyone",
+        settings.activation_global_rate_limit,
+        EVERYONE_FIRST_WAIT,
+        EVERYONE_MAX_WAIT,
+    )
+    number_limit = settings.activation_number_rate_limit
     return CodeGuesses(
-        GrowingDelay(
-            storage,
-            "activation-number",
-            free=per_number.amount,
-            first=CODE_FIRST_WAIT,
-            cap=CODE_MAX_WAIT,
-            memory=per_number.get_expiry(),
-        ),
-        GrowingDelay(
-            storage,
-            "activation-everyone",
-            free=everyone.amount,
-            first=EVERYONE_FIRST_WAIT,
-            cap=EVERYONE_MAX_WAIT,
-            memory=everyone.get_expiry(),
-        ),
-        alert_at=max(1, everyone.amount // 2),
+        _limited(storage, "activation-number", number_limit, CODE_FIRST_WAIT, CODE_MAX_WAIT),
+        everyone,
+        alert_at=max(1, everyone.free // 2),
     )
