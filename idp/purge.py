@@ -37,6 +37,7 @@ from idp.models.registration import RegistrationRequest
 GRACE = timedelta(hours=1)
 KEEP_SENT = timedelta(days=30)
 BATCH_SIZE = 1000
+Dead = Callable[[datetime, datetime], ColumnElement[bool]]  # (expired, sent) → the condition
 
 
 @dataclass(frozen=True)
@@ -47,30 +48,36 @@ class Kind:
     name: str
     model: type[Any]
     key: Any
-    dead: Callable[[datetime, datetime], ColumnElement[bool]]
+    dead: Dead
+
+
+def _expired(column: Any) -> Dead:
+    """Dead once ``column`` (the row's expiry) is before the ``expired`` time."""
+    return lambda expired, _sent: column < expired
+
+
+def _sent(column: Any) -> Dead:
+    """Dead once ``column`` (when the row was delivered) is before the ``sent`` time."""
+    return lambda _expired, sent: column < sent
 
 
 KINDS = (
     Kind("authorization codes", AuthorizationCode, AuthorizationCode.id,
-         lambda expired, _sent: AuthorizationCode.expires_at < expired),
+         _expired(AuthorizationCode.expires_at)),
     Kind("tokens", Token, Token.id,
          lambda expired, _sent: (Token.refresh_expires_at < expired)
          & (Token.access_expires_at < expired)),
     Kind("tokens without refresh", Token, Token.id,
          lambda expired, _sent: Token.refresh_expires_at.is_(None)
          & (Token.access_expires_at < expired)),
-    Kind("OP sessions", OpSession, OpSession.sid,
-         lambda expired, _sent: OpSession.expires_at < expired),
-    Kind("interactions", Interaction, Interaction.uid,
-         lambda expired, _sent: Interaction.expires_at < expired),
+    Kind("OP sessions", OpSession, OpSession.sid, _expired(OpSession.expires_at)),
+    Kind("interactions", Interaction, Interaction.uid, _expired(Interaction.expires_at)),
     Kind("registration links", RegistrationRequest, RegistrationRequest.id,
-         lambda expired, _sent: RegistrationRequest.expires_at < expired),
-    Kind("password resets", PasswordReset, PasswordReset.id,
-         lambda expired, _sent: PasswordReset.expires_at < expired),
-    Kind("sent mails", OutboxMail, OutboxMail.id,
-         lambda _expired, sent: OutboxMail.sent_at < sent),
+         _expired(RegistrationRequest.expires_at)),
+    Kind("password resets", PasswordReset, PasswordReset.id, _expired(PasswordReset.expires_at)),
+    Kind("sent mails", OutboxMail, OutboxMail.id, _sent(OutboxMail.sent_at)),
     Kind("sent logout notifications", LogoutNotification, LogoutNotification.id,
-         lambda _expired, sent: LogoutNotification.sent_at < sent),
+         _sent(LogoutNotification.sent_at)),
 )  # fmt: skip
 
 
