@@ -112,11 +112,9 @@ def signed_in_only(view: Callable[..., Response]) -> Callable[..., Response]:
 def recent_login_only(view: Callable[..., Response]) -> Callable[..., Response]:
     """As ``signed_in_only``, and the password again when the login is not recent."""
 
+    @signed_in_only
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        op_session = browser_op_session()
-        if op_session is None:
-            return _to_login()
+    def wrapper(op_session: OpSession, *args: Any, **kwargs: Any) -> Response:
         if not _fresh(op_session):
             return _to_login(op_session.account.login)
         return view(op_session, *args, **kwargs)
