@@ -104,6 +104,11 @@ def _sent_counts(response: Response) -> bool:
     return response.status_code == 303
 
 
+def _address_page(template: str) -> Response:
+    """A blank form asking for the address to send something to."""
+    return _page(template, pending=_pending(request.args.get("uid")), email="", error=None)
+
+
 @bp.get("/forgot")
 def forgot() -> Response:
     """Forgot your login or your password? Choose."""
@@ -113,9 +118,7 @@ def forgot() -> Response:
 @bp.get("/forgot/password")
 def forgot_password() -> Response:
     """The address to send a reset link to."""
-    return _page(
-        "forgot_password.html", pending=_pending(request.args.get("uid")), email="", error=None
-    )
+    return _address_page("forgot_password.html")
 
 
 @bp.post("/forgot/password")
@@ -128,9 +131,7 @@ def send_reset() -> Response:
 @bp.get("/forgot/login")
 def forgot_login() -> Response:
     """The address to send the login to."""
-    return _page(
-        "forgot_login.html", pending=_pending(request.args.get("uid")), email="", error=None
-    )
+    return _address_page("forgot_login.html")
 
 
 @bp.post("/forgot/login")
