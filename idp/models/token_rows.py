@@ -46,15 +46,16 @@ class CustomerRow:
 
 @dataclass(frozen=True)
 class AccountRow:
-    """What the claims (``idp.oauth.claims``) and the eligibility check read of an account."""
+    """What the claims (``idp.oauth.claims``) and the eligibility check read of an account:
+    its customers, then its columns in ``_ACCOUNT_COLUMNS`` order."""
 
+    customers: tuple[CustomerRow, ...]
     sub: str
     login: str
     email: str
     email_verified: bool
     language: str
     status: str
-    customers: tuple[CustomerRow, ...]
 
     @property
     def display_name(self) -> str:
@@ -64,8 +65,10 @@ class AccountRow:
 
 @dataclass
 class TokenRow(TokenState):
-    """A token's columns with its account, for endpoints that only read it."""
+    """A token's account, then its columns in ``_TOKEN_COLUMNS`` order, for endpoints that
+    only read it."""
 
+    account: AccountRow = field(repr=False)
     id: int
     client_id: str
     scope: str
@@ -76,7 +79,6 @@ class TokenRow(TokenState):
     refresh_used_at: datetime | None
     revoked_at: datetime | None
     dpop_jkt: str | None
-    account: AccountRow = field(repr=False)
 
 
 _TOKEN_COLUMNS = (
@@ -136,38 +138,5 @@ def read_token(
         if row[_C] is not None:
             contracts.append(ContractRow(*row[_C + 1 :]))
     first = rows[0]
-    sub, login, email, email_verified, language, status = first[_T:_A]
-    account = AccountRow(
-        sub=sub,
-        login=login,
-        email=email,
-        email_verified=email_verified,
-        language=language,
-        status=status,
-        customers=tuple(CustomerRow(name, tuple(items)) for name, items in customers.values()),
-    )
-    (
-        token_id,
-        client_id,
-        scope,
-        refresh_hash,
-        issued,
-        access_exp,
-        refresh_exp,
-        used,
-        revoked,
-        jkt,
-    ) = first[:_T]
-    return TokenRow(
-        id=token_id,
-        client_id=client_id,
-        scope=scope,
-        refresh_token_hash=refresh_hash,
-        issued_at=issued,
-        access_expires_at=access_exp,
-        refresh_expires_at=refresh_exp,
-        refresh_used_at=used,
-        revoked_at=revoked,
-        dpop_jkt=jkt,
-        account=account,
-    )
+    linked = tuple(CustomerRow(name, tuple(items)) for name, items in customers.values())
+    return TokenRow(AccountRow(linked, *first[_T:_A]), *first[:_T])
