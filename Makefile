@@ -100,7 +100,7 @@ serve: setup
 	$(FLASK) db upgrade
 ifeq ($(SERVER),gunicorn)
 	exec $(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) \
-	  --bind $(BIND) --access-logfile - wsgi:app
+	  --bind $(BIND) wsgi:app
 else
 	bind='$(BIND)'; exec $(BIN)/granian --interface wsgi --no-ws --workers $(WORKERS) \
 	  --blocking-threads $(THREADS) --respawn-failed-workers \

@@ -4,6 +4,12 @@ The request id comes from ``X-Request-Id`` only when a trusted reverse proxy sen
 (``IDP_TRUSTED_PROXIES`` > 0), else it is generated here; it goes back in the response header
 and on the error pages, so support can find a customer's failed request in the logs. Services
 read it (and the client address) through ``idp.request_context``, never through flask.request.
+
+Every answered request gets one access line (logger ``idp.access``) naming its route as
+declared (``/reset/<token>``), never the path or query it was called with: mail links carry
+their secret in the path and authorization requests carry e-mail addresses, so a WSGI server's
+own access log would write both (gunicorn runs without one; the development server's request
+lines are dropped and its colour codes stripped).
 Imports flask, python-json-logger and idp.request_context only.
 """
 
@@ -12,10 +18,12 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 import uuid
 
 from flask import Flask
 from flask import current_app
+from flask import g
 from flask import request
 from pythonjsonlogger.json import JsonFormatter
 from werkzeug.wrappers import Response
@@ -34,16 +42,58 @@ def _incoming_id(trusted_proxies: int) -> str:
     return offered if _SAFE_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
+access_log = logging.getLogger("idp.access")
+# The development server's request line: ``127.0.0.1 - - [date] "GET /path?query HTTP/1.1" 200 -``.
+_SERVER_REQUEST_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def assign_request_id() -> None:
     """Before anything else: name this request (the proxy's id when trusted)."""
+    g.idp_started = time.perf_counter()
     trusted = int(current_app.config["IDP"].trusted_proxies)
     enter_request(RequestInfo(_incoming_id(trusted), request.remote_addr))
 
 
 def send_request_id(response: Response) -> Response:
-    """Return the id to the caller (and to the proxy's access log)."""
+    """Return the id to the caller (and to the proxy's access log); write the access line."""
     response.headers[HEADER] = request_id()
+    if access_log.isEnabledFor(logging.INFO):
+        started = g.get("idp_started", time.perf_counter())
+        route, status = route_of_request(), response.status_code
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            route,
+            status,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
     return response
+
+
+def route_of_request() -> str:
+    """The matched route's rule (``/reset/<token>``), or ``(no route)``: never the URL itself."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
+
+
+class DevelopmentServerFilter(logging.Filter):
+    """Werkzeug's development server: its request lines go (they hold the full URL; the access
+    line replaces them) and its terminal colour codes are stripped from the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a request line; other records lose their ANSI colour codes."""
+        message = record.getMessage()
+        if _SERVER_REQUEST_LINE.match(message):
+            return False
+        if "\x1b[" in message:
+            record.msg, record.args = _ANSI.sub("", message), None
+        return True
 
 
 def forget_request(_exc: BaseException | None = None) -> None:
@@ -83,6 +133,9 @@ def init_logging(app: Flask, level: str) -> None:
     if not any(h.get_name() == "idp-json" for h in root.handlers):
         root.addHandler(json_handler())
     root.setLevel(level)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DevelopmentServerFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(DevelopmentServerFilter())
     app.before_request(assign_request_id)
     app.after_request(send_request_id)
     app.teardown_request(forget_request)

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from idp.extensions import db
+from idp.logs import DevelopmentServerFilter
 from idp.logs import json_handler
 from idp.models.outbox import OutboxMail
 from tests.oidc import AuthorizationRequest
@@ -172,3 +173,47 @@ def test_the_oauth_error_page_shows_the_request_id(test_client):
     response = test_client.get("/authorize?client_id=nobody&response_type=code")
     assert response.status_code == 400
     assert response.headers["X-Request-Id"] in response.text
+
+
+def access_lines(caplog) -> list[dict]:
+    return [json.loads(json_handler().format(r)) for r in caplog.records if r.name == "idp.access"]
+
+
+@pytest.mark.parametrize(
+    ("url", "route", "secret"),
+    [
+        ("/reset/s3cr3t-reset-token", "/reset/<token>", "s3cr3t-reset-token"),
+        ("/register/s3cr3t-link-token", "/register/<token>", "s3cr3t-link-token"),
+        ("/authorize?client_id=x&login_hint=jan%40example.be", "/authorize", "example.be"),
+        ("/no/such/s3cr3t", "(no route)", "s3cr3t"),
+    ],
+    ids=["reset-link", "registration-link", "authorization-request", "unknown-path"],
+)
+def test_one_access_line_per_request_names_the_route_never_the_url(
+    test_client, caplog, url, route, secret
+):
+    """Mail links carry their secret in the path, authorization requests an e-mail address in
+    the query: the access line names the declared route, with the request id and status."""
+    with caplog.at_level(logging.INFO, logger="idp.access"):
+        response = test_client.get(url)
+    [line] = access_lines(caplog)
+    assert line["route"] == route and line["method"] == "GET"
+    assert line["status"] == response.status_code
+    assert line["request_id"] == response.headers["X-Request-Id"]
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert secret not in json.dumps(line)
+
+
+def record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("werkzeug", logging.INFO, __file__, 1, message, None, None)
+
+
+def test_the_development_server_request_lines_are_dropped():
+    line = '127.0.0.1 - - [29/Nov/2026 09:17:48] "GET /reset/s3cr3t HTTP/1.1" 200 -'
+    assert DevelopmentServerFilter().filter(record(line)) is False
+
+
+def test_the_development_server_colour_codes_are_stripped():
+    kept = record("\x1b[33mPress CTRL+C to quit\x1b[0m")
+    assert DevelopmentServerFilter().filter(kept) is True
+    assert kept.getMessage() == "Press CTRL+C to quit"
