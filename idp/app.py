@@ -51,7 +51,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(REPO_ROOT / "static"),
         instance_path=str(REPO_ROOT / "instance"),
     )
-    init_logging(app, settings.log_level)  # first: every later hook and record has the id
+    init_logging(
+        app, settings.log_level, access_lines=settings.access_log == "on"
+    )  # first: every later hook and record has the id
     _configure(app, settings)
     _init_extensions(app, settings)
     _register_blueprints(app)

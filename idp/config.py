@@ -203,6 +203,11 @@ class Settings:
         0, "Number of reverse proxies whose X-Forwarded-* headers are trusted."
     )
     log_level: str = setting("INFO", "Python logging level.")
+    access_log: str = setting(
+        "on",
+        "`on`: one JSON line per request (logger `idp.access`, route not URL); `off` when a "
+        "proxy's log is enough (saves about 60 µs a request).",
+    )
     database_pool_size: int = setting(
         5, "Database connections each process keeps open (SQLAlchemy pool_size)."
     )
@@ -300,6 +305,8 @@ class Settings:
             raise ConfigError("IDP_DEFAULT_LANGUAGE must be one of fr, nl, en, de")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("IDP_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if self.access_log not in ("on", "off"):
+            raise ConfigError("IDP_ACCESS_LOG must be on or off")
         self._check_operations()
         if not self.is_development:
             self._refuse_development_defaults()

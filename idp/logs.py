@@ -56,8 +56,13 @@ def assign_request_id() -> None:
 
 
 def send_request_id(response: Response) -> Response:
-    """Return the id to the caller (and to the proxy's access log); write the access line."""
+    """Return the id to the caller (and to the proxy's access log)."""
     response.headers[HEADER] = request_id()
+    return response
+
+
+def write_access_line(response: Response) -> Response:
+    """The request's access line (``IDP_ACCESS_LOG=on``)."""
     if access_log.isEnabledFor(logging.INFO):
         started = g.get("idp_started", time.perf_counter())
         route, status = route_of_request(), response.status_code
@@ -127,8 +132,9 @@ def json_handler() -> logging.Handler:
     return handler
 
 
-def init_logging(app: Flask, level: str) -> None:
-    """JSON lines on stderr (once per process) and the request-id hooks of this app."""
+def init_logging(app: Flask, level: str, *, access_lines: bool = True) -> None:
+    """JSON lines on stderr (once per process), the request-id hooks of this app and, with
+    ``access_lines``, its access line per request."""
     root = logging.getLogger()
     if not any(h.get_name() == "idp-json" for h in root.handlers):
         root.addHandler(json_handler())
@@ -137,6 +143,8 @@ def init_logging(app: Flask, level: str) -> None:
     if not any(isinstance(f, DevelopmentServerFilter) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(DevelopmentServerFilter())
     app.before_request(assign_request_id)
+    if access_lines:
+        app.after_request(write_access_line)  # after_request hooks run last-registered first
     app.after_request(send_request_id)
     app.teardown_request(forget_request)
     app.context_processor(lambda: {"request_id": request_id()})

@@ -204,6 +204,14 @@ def test_one_access_line_per_request_names_the_route_never_the_url(
     assert secret not in json.dumps(line)
 
 
+@pytest.mark.settings(access_log="off")
+def test_no_access_line_when_the_operator_turns_them_off(test_client, caplog):
+    with caplog.at_level(logging.INFO, logger="idp.access"):
+        response = test_client.get("/healthz")
+    assert response.status_code == 200 and response.headers["X-Request-Id"]
+    assert access_lines(caplog) == []
+
+
 def record(message: str) -> logging.LogRecord:
     return logging.LogRecord("werkzeug", logging.INFO, __file__, 1, message, None, None)
 
