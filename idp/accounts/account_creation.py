@@ -86,12 +86,12 @@ def complete_registration(
     if customer is None:
         raise Refused(Refusal.DEAD_LINK)
     if customer.activated_at is not None:
-        raise Refused(Refusal.ALREADY_ACTIVATED)
+        return _settled_meanwhile(session, request, customer, login, Refusal.ALREADY_ACTIVATED)
     reasons = password_refusals(session, request, login, password, settings)
     if reasons:
         raise Refused(Refusal.PASSWORD_REFUSED, password_reasons=reasons)
     if find_account_by_login(session, login) is not None:
-        raise Refused(Refusal.LOGIN_TAKEN)
+        return _settled_meanwhile(session, request, customer, login, Refusal.LOGIN_TAKEN)
     try:
         return _create(session, request, customer, login, password, language, settings)
     except (Refused, IntegrityError) as exc:
@@ -139,6 +139,21 @@ def _create(
     )
     session.flush()
     return Created(request_id, account.login)
+
+
+def _settled_meanwhile(
+    session: DbSession,
+    request: RegistrationRequest,
+    customer: Customer,
+    login: str,
+    reason: Refusal,
+) -> Created:
+    """The customer is activated or the login taken: by whom? Maybe by a double submission of
+    this very link that committed after this request read it (seen under load: the second tap
+    answered 400 "login taken"); then this request shows the same confirmation."""
+    request_id, customer_id = request.id, customer.id
+    session.rollback()  # nothing written yet; read what the other transaction committed
+    return _lost_race(session, request_id, customer_id, login, Refused(reason))
 
 
 def _lost_race(

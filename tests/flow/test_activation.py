@@ -489,6 +489,36 @@ def test_a_double_submission_of_one_link_makes_one_account(app):
     _one_account_for_the_customer(app)
 
 
+@pytest.mark.parametrize("moment", ["before-the-customer-read", "before-the-login-check"])
+def test_a_double_submission_committed_in_between_shows_the_confirmation(app, monkeypatch, moment):
+    """Deterministic version of the double tap: the first tap commits after the second one
+    read the link (then the customer is activated) or after it read the customer (then the
+    login is taken); the second shows the confirmation, not "already activated" or "taken"."""
+    from idp.accounts import account_creation
+
+    ((client, own, token),) = _verified_browsers(app, ["double@example.be"])
+    twin = app.test_client()
+    for name in ("idp_browser", "cookie_notice"):
+        twin.set_cookie(name, client.get_cookie(name).value)
+    first_tap, taps = _create_call(twin, own, token, "double"), []
+    step = "open_password_step" if moment == "before-the-customer-read" else "password_refusals"
+    real = getattr(account_creation, step)
+
+    def step_then_first_tap(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        if not taps:
+            taps.append(None)
+            taps.append(first_tap())
+        return answer
+
+    monkeypatch.setattr(account_creation, step, step_then_first_tap)
+    second = _create_call(client, own, token, "double")()
+    for response in (taps[1], second):
+        assert response.status_code == 303, response.text
+        assert response.headers["Location"].startswith("/register/done")
+    _one_account_for_the_customer(app)
+
+
 def test_parallel_creations_with_one_login_make_one_account(app):
     accept_a, accept_b = app.test_client(), app.test_client()
     prepared = []
