@@ -49,17 +49,26 @@ class ImportError_(Refused):
 
 
 @dataclass
-class Errors:
-    """Faulty lines of a file: the first ``MAX_LISTED_ERRORS`` listed, all of them counted."""
+class FirstTexts:
+    """Texts all counted, the first ``limit`` of them kept (a file's errors, an import's notes):
+    a million faulty lines must not become a million strings in memory."""
 
+    limit: int
     listed: list[str] = field(default_factory=list)
     count: int = 0
 
-    def add(self, message: str) -> None:
-        """Count an error; keep its text while the list is short."""
+    def add(self, text: str) -> None:
+        """Count a text; keep it while the list is short."""
         self.count += 1
-        if len(self.listed) < MAX_LISTED_ERRORS:
-            self.listed.append(message)
+        if len(self.listed) < self.limit:
+            self.listed.append(text)
+
+
+@dataclass
+class Errors(FirstTexts):
+    """Faulty lines of a file: the first ``MAX_LISTED_ERRORS`` listed, all of them counted."""
+
+    limit: int = MAX_LISTED_ERRORS
 
     def __bool__(self) -> bool:
         return self.count > 0

@@ -42,6 +42,7 @@ from idp.accounts.activation_codes import hash_code
 from idp.accounts.activation_codes import is_legacy
 from idp.accounts.activation_codes import key_id
 from idp.accounts.customer_file import Errors
+from idp.accounts.customer_file import FirstTexts
 from idp.accounts.customer_file import ImportError_
 from idp.accounts.customer_file import Row
 from idp.accounts.customer_file import read_rows
@@ -77,14 +78,21 @@ class ImportResult:
     changed: int = 0
     codes_rekeyed: int = 0
     removal: Removal | None = None
-    notes: list[str] = field(default_factory=list)
-    notes_count: int = 0
+    kept_notes: FirstTexts = field(default_factory=lambda: FirstTexts(MAX_NOTES))
 
     def note(self, text: str) -> None:
         """Count a note; keep its text while the list is short."""
-        self.notes_count += 1
-        if len(self.notes) < MAX_NOTES:
-            self.notes.append(text)
+        self.kept_notes.add(text)
+
+    @property
+    def notes(self) -> list[str]:
+        """The first ``MAX_NOTES`` notes."""
+        return self.kept_notes.listed
+
+    @property
+    def notes_count(self) -> int:
+        """How many notes there were in all."""
+        return self.kept_notes.count
 
 
 @dataclass(frozen=True, slots=True)
