@@ -359,17 +359,6 @@ def set_account_status(app: Any, login: str, status: str) -> None:
         db.session.commit()
 
 
-def check_cases(cases: list[tuple[str, Any]], check: Any) -> None:
-    """Run ``check(*case[1:])`` for every named case on one app; report every failing case."""
-    failures = []
-    for name, *args in cases:
-        try:
-            check(*args)
-        except AssertionError as exc:
-            failures.append(f"{name}: {exc}")
-    assert not failures, "\n".join(failures)
-
-
 def dpop_proof(
     key: Any,
     method: str,

@@ -14,7 +14,6 @@ from tests.oidc import DEMO_PASSWORD
 from tests.oidc import AuthorizationRequest
 from tests.oidc import assert_error_page
 from tests.oidc import assert_error_redirect
-from tests.oidc import check_cases
 from tests.oidc import query_lists
 from tests.oidc import query_of
 from tests.oidc import redeem
@@ -57,21 +56,18 @@ UNTRUSTED = [
 ]
 
 
-def test_untrusted_client_or_redirect_gets_a_page_not_a_redirect(test_client):
+@pytest.mark.parametrize("change", [c for _, c in UNTRUSTED], ids=[n for n, _ in UNTRUSTED])
+def test_untrusted_client_or_redirect_gets_a_page_not_a_redirect(test_client, change):
     """RFC 6749 §4.1.2.1 / §3.1.2.4, OIDC Core §3.1.2.1 (redirect_uri REQUIRED), product §5:
     when the client or its redirect URI cannot be validated the OP must not redirect (open
     redirector, RFC 9700 §4.11) and shows an error page that links nowhere near the redirect
     URI."""
-
-    def check(change):
-        request = AuthorizationRequest()
-        params = {k: v for k, v in {**request.params(), **change}.items() if v is not None}
-        page = assert_error_page(test_client.get("/authorize?" + urlencode(params)))
-        if params.get("redirect_uri"):
-            assert_no_link_to(page, params["redirect_uri"])
-        assert 'name="login"' not in page  # no login form for a request that cannot be answered
-
-    check_cases(UNTRUSTED, check)
+    request = AuthorizationRequest()
+    params = {k: v for k, v in {**request.params(), **change}.items() if v is not None}
+    page = assert_error_page(test_client.get("/authorize?" + urlencode(params)))
+    if params.get("redirect_uri"):
+        assert_no_link_to(page, params["redirect_uri"])
+    assert 'name="login"' not in page  # no login form for a request that cannot be answered
 
 
 def test_untrusted_redirect_error_page_is_localised(test_client):
@@ -152,19 +148,18 @@ REDIRECTED = [
 ]
 
 
-def test_errors_after_redirect_validation_go_back_to_the_client(test_client):
+@pytest.mark.parametrize(
+    ("request_kwargs", "error"), [c[1:] for c in REDIRECTED], ids=[c[0] for c in REDIRECTED]
+)
+def test_errors_after_redirect_validation_go_back_to_the_client(test_client, request_kwargs, error):
     """RFC 6749 §4.1.2.1 (errors redirected once client and redirect URI are valid, with the exact
     ``state``), RFC 9207 §2 (``iss`` in every authorization response), RFC 9700 §2.1.1 and
     RFC 7636 §4.2 (PKCE S256 required for the public client, ``plain`` refused), OIDC Core
     §3.1.2.1 (openid scope, prompt, max_age), §6.1/§6.2 (request objects not supported),
     §3.1.2.6 (login_required), product §5 (response_mode query only)."""
-
-    def check(request_kwargs, error):
-        request = AuthorizationRequest(**request_kwargs)
-        request.state = "st&te = /é?" + request.state  # echoed exactly, not re-encoded or trimmed
-        assert_error_redirect(test_client.get(request.url()), request, error)
-
-    check_cases(REDIRECTED, check)
+    request = AuthorizationRequest(**request_kwargs)
+    request.state = "st&te = /é?" + request.state  # echoed exactly, not re-encoded or trimmed
+    assert_error_redirect(test_client.get(request.url()), request, error)
 
 
 def test_errors_are_redirected_for_customer_space_too(test_client):
@@ -201,13 +196,10 @@ REPEATABLE = [
 ]
 
 
-def test_repeated_parameter_is_redirected_as_invalid_request(test_client):
+@pytest.mark.parametrize("name", REPEATABLE)
+def test_repeated_parameter_is_redirected_as_invalid_request(test_client, name):
     """RFC 6749 §3.1: request parameters MUST NOT be included more than once; once the redirect
     URI is validated the error goes back to the client (§4.1.2.1) with ``iss`` (RFC 9207 §2)."""
-    check_cases([(n, n) for n in REPEATABLE], lambda name: _check_repeated(test_client, name))
-
-
-def _check_repeated(test_client, name):
     request = AuthorizationRequest()
     values = {
         "state": request.state,
@@ -280,12 +272,10 @@ LOOPBACK_ACCEPTED = [
 ]
 
 
-def test_smart_app_loopback_any_port_and_private_scheme_accepted(test_client):
+@pytest.mark.parametrize("uri", LOOPBACK_ACCEPTED)
+def test_smart_app_loopback_any_port_and_private_scheme_accepted(test_client, uri):
     """RFC 8252 §7.3 (any port on the loopback IP literal) and §7.1 (private-use scheme)."""
-    check_cases(
-        [(uri, uri) for uri in LOOPBACK_ACCEPTED],
-        lambda uri: start_login(test_client, AuthorizationRequest(redirect_uri=uri)),
-    )
+    start_login(test_client, AuthorizationRequest(redirect_uri=uri))
 
 
 def test_smart_app_loopback_with_a_random_port_completes_the_flow(test_client):
@@ -323,16 +313,13 @@ SMART_APP_REFUSED = [
 ]
 
 
-def test_smart_app_refuses_anything_but_the_port_changing(test_client):
+@pytest.mark.parametrize("redirect_uri", SMART_APP_REFUSED)
+def test_smart_app_refuses_anything_but_the_port_changing(test_client, redirect_uri):
     """RFC 8252 §7.3 (only the port may vary; loopback IP literal, not ``localhost``; http),
     RFC 9700 §4.1.3 (exact matching otherwise), RFC 6749 §4.1.2.1 (page, no redirect)."""
-
-    def check(redirect_uri):
-        request = AuthorizationRequest(redirect_uri=redirect_uri)
-        page = assert_error_page(test_client.get(request.url()))
-        assert_no_link_to(page, redirect_uri)
-
-    check_cases([(uri, uri) for uri in SMART_APP_REFUSED], check)
+    request = AuthorizationRequest(redirect_uri=redirect_uri)
+    page = assert_error_page(test_client.get(request.url()))
+    assert_no_link_to(page, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -367,16 +354,15 @@ CUSTOMER_SPACE_REFUSED = [
 ]
 
 
-def test_customer_space_redirect_must_match_exactly(test_client):
+@pytest.mark.parametrize("uri", CUSTOMER_SPACE_REFUSED)
+def test_customer_space_redirect_must_match_exactly(test_client, uri):
     """RFC 9700 §4.1.3 / RFC 6749 §3.1.2.3: a web client's redirect URI is compared as a string;
     the loopback port exception of RFC 8252 §7.3 is for native apps only."""
-    check_cases(
-        [(uri, uri) for uri in CUSTOMER_SPACE_REFUSED],
-        lambda uri: assert_error_page(
-            test_client.get(AuthorizationRequest.customer_space(redirect_uri=uri).url())
-        ),
-    )
-    start_login(test_client, AuthorizationRequest.customer_space())  # the exact URI works
+    assert_error_page(test_client.get(AuthorizationRequest.customer_space(redirect_uri=uri).url()))
+
+
+def test_customer_space_exact_redirect_uri_works(test_client):
+    start_login(test_client, AuthorizationRequest.customer_space())
 
 
 # ---- the interaction belongs to the browser that started it --------------------------------------
