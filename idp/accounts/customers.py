@@ -66,6 +66,18 @@ BATCH_SIZE = 2000
 MAX_NOTES = 20
 CUSTOMER = cast(Table, Customer.__table__)
 CONTRACT = cast(Table, Contract.__table__)
+# The columns an import compares with the file (and keeps, for an activated customer).
+CUSTOMER_READ = (
+    "id",
+    "number",
+    "holder_name",
+    "language",
+    "activation_code_hash",
+    "activated_at",
+    "failed_activations",
+    "activation_locked_at",
+)
+CONTRACT_READ = ("id", "customer_id", "energy", "status", "start_date", "end_date")
 
 
 @dataclass
@@ -219,16 +231,9 @@ class _Importer:
         existing = {
             row.number: row
             for row in self.connection.execute(
-                select(
-                    CUSTOMER.c.id,
-                    CUSTOMER.c.number,
-                    CUSTOMER.c.holder_name,
-                    CUSTOMER.c.language,
-                    CUSTOMER.c.activation_code_hash,
-                    CUSTOMER.c.activated_at,
-                    CUSTOMER.c.failed_activations,
-                    CUSTOMER.c.activation_locked_at,
-                ).where(among(self.connection, CUSTOMER.c.number, customers))
+                select(*CUSTOMER.c[CUSTOMER_READ]).where(
+                    among(self.connection, CUSTOMER.c.number, customers)
+                )
             )
         }
         ids = {number: row.id for number, row in existing.items()}
@@ -346,14 +351,9 @@ class _Importer:
         existing = {
             c.id: c
             for c in self.connection.execute(
-                select(
-                    CONTRACT.c.id,
-                    CONTRACT.c.customer_id,
-                    CONTRACT.c.energy,
-                    CONTRACT.c.status,
-                    CONTRACT.c.start_date,
-                    CONTRACT.c.end_date,
-                ).where(among(self.connection, CONTRACT.c.id, [r.contract_id for r in rows]))
+                select(*CONTRACT.c[CONTRACT_READ]).where(
+                    among(self.connection, CONTRACT.c.id, [r.contract_id for r in rows])
+                )
             )
         }
         now = utcnow()
