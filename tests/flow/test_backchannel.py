@@ -33,6 +33,8 @@ from idp.oauth.backchannel import deliver_pending
 from idp.oauth.sso import end_session
 from idp.worker import Worker
 from tests.conftest import csrf_token
+from tests.loopback import LOOPBACK
+from tests.loopback import PROXY_VARIABLES
 from tests.oidc import DEMO_ACTIVE
 from tests.oidc import DEMO_INACTIVE
 from tests.oidc import ISSUER
@@ -43,15 +45,6 @@ from tests.oidc import login_and_get_tokens
 from tests.oidc import validate_id_token
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-LOOPBACK = "127.0.0.1"
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 
 
 class Receiver:

@@ -46,6 +46,9 @@ from oic.utils.settings import OicClientSettings
 from werkzeug.serving import make_server
 
 from tests.conftest import csrf_token
+from tests.loopback import HTTP_TIMEOUT
+from tests.loopback import LOOPBACK
+from tests.loopback import PROXY_VARIABLES
 from tests.oidc import CUSTOMER_SPACE_REDIRECT
 from tests.oidc import CUSTOMER_SPACE_SECRET
 from tests.oidc import DEMO_ACTIVE
@@ -53,18 +56,8 @@ from tests.oidc import DEMO_PASSWORD
 
 pytestmark = pytest.mark.interop
 
-LOOPBACK = "127.0.0.1"
-HTTP_TIMEOUT = 5.0
 # Any port is allowed on the registered loopback redirect (RFC 8252 §7.3); nothing listens here.
 SMART_APP_REDIRECT = f"http://{LOOPBACK}:49152/callback"
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 
 
 @pytest.fixture
