@@ -138,6 +138,21 @@ def submit_app_form(page: Any, button: str) -> None:
     assert answer.value.status == 303, (answer.value.url, answer.value.status)
 
 
+def open_app(page: Any, app_url: str, lang: str) -> None:
+    """The app's first screen, in ``lang`` (switched from French when another)."""
+    page.goto(f"{app_url}/")
+    if lang != "fr":
+        submit_app_form(page, f"form.languages button[value={lang}]")
+        page.wait_for_url(f"{app_url}/")
+
+
+def accept_terms(page: Any, app_url: str) -> None:
+    """Tick and accept the app's terms; the app shows its welcome screen."""
+    page.locator("input[type=checkbox][name=accept]").check()
+    submit_app_form(page, "form button.primary")
+    page.wait_for_url(f"{app_url}/")
+
+
 def heading(page: Any) -> str:
     return page.locator("h1").inner_text().strip()
 
@@ -349,13 +364,8 @@ def test_create_an_account_from_the_app_returns_to_the_app_logged_in(
     (no login page) and their last button gives the app its authorization response."""
     journey = JOURNEYS[lang]
     page = phone(journey["browser"])
-    page.goto(f"{smart_app_url}/")
-    if lang != "fr":
-        submit_app_form(page, f"form.languages button[value={lang}]")
-        page.wait_for_url(f"{smart_app_url}/")
-    page.locator("input[type=checkbox][name=accept]").check()
-    submit_app_form(page, "form button.primary")
-    page.wait_for_url(f"{smart_app_url}/")
+    open_app(page, smart_app_url, lang)
+    accept_terms(page, smart_app_url)
     visited = navigations(page)
     page.locator('a[href="/register"]').click()
     page.wait_for_url("**/cookies?next=**")  # the registration's cookie notice, not the login
@@ -388,13 +398,8 @@ def test_going_back_from_the_login_page_shows_the_welcome_screen(
 ):
     """Item 6: the login page's way back; the app gets access_denied and shows its welcome."""
     page = phone({"fr": "fr-BE", "en": "en-GB"}[lang])
-    page.goto(f"{smart_app_url}/")
-    if lang != "fr":
-        submit_app_form(page, f"form.languages button[value={lang}]")
-        page.wait_for_url(f"{smart_app_url}/")
-    page.locator("input[type=checkbox][name=accept]").check()
-    submit_app_form(page, "form button.primary")
-    page.wait_for_url(f"{smart_app_url}/")
+    open_app(page, smart_app_url, lang)
+    accept_terms(page, smart_app_url)
     page.locator('a[href="/login"]').click()
     page.wait_for_url("**/interaction/**")
     asking = page.locator(".asking").inner_text()
@@ -418,10 +423,7 @@ def test_going_back_from_the_login_page_shows_the_welcome_screen(
 def test_the_terms_checkbox_error_is_the_apps_own(smart_app_url, phone, screenshots, lang, message):
     """Item 7: no browser bubble ("Please tick this box"): the app's own words, announced."""
     page = phone("fr-BE")
-    page.goto(f"{smart_app_url}/")
-    if lang != "fr":
-        submit_app_form(page, f"form.languages button[value={lang}]")
-        page.wait_for_url(f"{smart_app_url}/")
+    open_app(page, smart_app_url, lang)
     with page.expect_response(lambda r: r.url.endswith("/terms")) as answer:
         page.locator("form button.primary").click()
     assert answer.value.status == 400
